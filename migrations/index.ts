@@ -1,0 +1,12 @@
+// Every migration, in order. A static list (not a directory scan) so that the same code runs from
+// TypeScript sources under tsx and from the compiled dist/ without a file-system provider.
+import type { Migration, MigrationProvider } from 'kysely/migration'
+import * as initial from './2026_11_28_03_00_00_initial.js'
+
+const migrations: Record<string, Migration> = {
+  '2026_11_28_03_00_00_initial': initial
+}
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations () { return migrations }
+}

@@ -1,0 +1,46 @@
+// buildApp(config): a ready Fastify instance that is not listening yet. main.ts listens; tests inject.
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import { loggerOptions } from './logger.js'
+import tallyPlugin from './plugins/tally.js'
+import errorHandler from './plugins/error-handler.js'
+import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
+import adminAuth from './plugins/admin-auth.js'
+import tokenRoute from './routes/token.js'
+import metadataRoute from './routes/metadata.js'
+import jwksRoute from './routes/jwks.js'
+import healthRoutes from './routes/health.js'
+import adminRoutes from './routes/admin/index.js'
+import type { Store } from './store/database.js'
+
+export interface BuildOptions {
+  /** Share one opened store between apps (tests; two instances on one database). */
+  store?: Store
+  logger?: boolean
+}
+
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions(config.logLevel),
+    bodyLimit: FORM_BODY_LIMIT,
+    // Requests that stall must not hold a connection forever.
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  })
+  // RFC 6749 §5.1, RFC 7662 §2.2: responses carrying tokens or token state must not be cached.
+  app.addHook('onRequest', async function noStore (_request, reply) {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  })
+  await app.register(tallyPlugin, { config, store: options.store })
+  await app.register(errorHandler)
+  await app.register(formBody)
+  await app.register(adminAuth)
+  await app.register(metadataRoute)
+  await app.register(jwksRoute)
+  await app.register(healthRoutes)
+  await app.register(tokenRoute)
+  await app.register(adminRoutes, { prefix: '/admin' })
+  await app.ready()
+  return app
+}

@@ -1,0 +1,121 @@
+// The only file that reads process.env (SPEC §2). loadConfig() validates every variable once at boot
+// and returns a frozen, typed object; buildApp() takes that object, so tests pass their own.
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly issuer: string
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  /** 32 bytes: encrypts private signing keys at rest and keys the client-secret hashes. */
+  readonly keyEncryptionKey: Buffer
+  readonly bootstrapAdminSecret: string | undefined
+  readonly tokenTtlDefaultS: number
+  readonly tokenTtlMaxS: number
+  readonly feedMaxStalenessS: number
+  readonly logLevel: string
+  /** Seconds a `503` asks clients to wait before retrying. */
+  readonly retryAfterS: number
+  /** Seconds a new signing key is published in the JWKS before it signs (SPEC §5 keys/rotate). */
+  readonly keyPrePublicationS: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(problems.join('\n'))
+    this.name = 'ConfigError'
+  }
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Validates the environment; throws ConfigError with one line per problem, each naming the variable.
+ * In embedded mode (no DATABASE_URL) a missing TALLY_KEY_ENCRYPTION_KEY is generated once into DATA_DIR.
+ */
+export function loadConfig (env: Env = process.env): Config {
+  const problems: string[] = []
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (!/^\d+$/.test(raw)) { problems.push(`${name}: must be a whole number, got "${raw}"`); return fallback }
+    const value = Number(raw)
+    if (value < min || value > max) { problems.push(`${name}: must be between ${min} and ${max}, got ${value}`); return fallback }
+    return value
+  }
+
+  const port = integer('PORT', 8080, 0, 65535)
+  const host = env.HOST || '127.0.0.1'
+  const issuer = (env.ISSUER || 'http://localhost:8080')
+  try {
+    const url = new URL(issuer)
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push(`ISSUER: must be an http(s) URL, got "${issuer}"`)
+    if (url.search || url.hash) problems.push('ISSUER: must not have a query or fragment (RFC 8414 §2)')
+  } catch {
+    problems.push(`ISSUER: must be an absolute URL, got "${issuer}"`)
+  }
+
+  const databaseUrl = env.DATABASE_URL || undefined
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must start with postgres:// or postgresql://')
+  }
+  const dataDir = resolve(env.DATA_DIR || './data')
+
+  const tokenTtlDefaultS = integer('TOKEN_TTL_DEFAULT_S', 300, 1, 86_400)
+  const tokenTtlMaxS = integer('TOKEN_TTL_MAX_S', 3600, 1, 86_400)
+  if (tokenTtlDefaultS > tokenTtlMaxS) problems.push(`TOKEN_TTL_DEFAULT_S: must not exceed TOKEN_TTL_MAX_S (${tokenTtlMaxS})`)
+  const feedMaxStalenessS = integer('FEED_MAX_STALENESS_S', 10, 1, 3600)
+  const logLevel = env.LOG_LEVEL || 'info'
+  if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`)
+
+  const bootstrapAdminSecret = env.TALLY_BOOTSTRAP_ADMIN_SECRET || undefined
+  if (bootstrapAdminSecret !== undefined && bootstrapAdminSecret.length < 32) {
+    problems.push('TALLY_BOOTSTRAP_ADMIN_SECRET: must be at least 32 characters')
+  }
+
+  let keyEncryptionKey: Buffer = Buffer.alloc(0)
+  const rawKek = env.TALLY_KEY_ENCRYPTION_KEY
+  if (rawKek) {
+    keyEncryptionKey = Buffer.from(rawKek, 'base64')
+    if (keyEncryptionKey.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(rawKek)) {
+      problems.push('TALLY_KEY_ENCRYPTION_KEY: must be 32 bytes encoded in base64')
+    }
+  } else if (databaseUrl !== undefined) {
+    problems.push('TALLY_KEY_ENCRYPTION_KEY: required when DATABASE_URL is set (32 bytes, base64)')
+  } else if (problems.length === 0) {
+    keyEncryptionKey = embeddedKeyEncryptionKey(dataDir)
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({
+    port,
+    host,
+    issuer: issuer.replace(/\/+$/, ''),
+    databaseUrl,
+    dataDir,
+    keyEncryptionKey,
+    bootstrapAdminSecret,
+    tokenTtlDefaultS,
+    tokenTtlMaxS,
+    feedMaxStalenessS,
+    logLevel,
+    retryAfterS: 2,
+    keyPrePublicationS: 60
+  })
+}
+
+// Embedded mode is for a newcomer's machine: the key is generated once, kept beside the database, mode 0600.
+function embeddedKeyEncryptionKey (dataDir: string): Buffer {
+  const path = join(dataDir, 'key-encryption-key')
+  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64')
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const key = randomBytes(32)
+  writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
+  return key
+}

@@ -1,0 +1,33 @@
+// Entry point: load config, build the app, listen; on SIGTERM/SIGINT stop accepting, finish in-flight
+// requests, close the database and exit 0.
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) process.stderr.write(`tally: configuration error: ${problem}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const app = await buildApp(config)
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    app.close().then(() => process.exit(0), (err) => { app.log.error({ err }, 'shutdown failed'); process.exit(1) })
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  await app.listen({ port: config.port, host: config.host })
+}
+
+main().catch((err) => {
+  process.stderr.write(`tally: failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

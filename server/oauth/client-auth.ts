@@ -1,0 +1,101 @@
+// Client authentication for /token, /introspect, /revoke and the feed (RFC 6749 §2.3, RFC 7523 §3).
+// Exactly one method per request. Every failure is the same InvalidClient, and an unknown client costs
+// the same work as a wrong secret, so neither the body, the status nor the timing tells them apart.
+import type { Db } from '../store/database.js'
+import { loadClient, type Client } from '../store/clients.js'
+import { digestsEqual, hashSecret } from '../keys/crypto.js'
+import { InvalidClient, InvalidRequest } from '../errors.js'
+import { verifyClientAssertion } from './client-assertion.js'
+import type { FormParams } from './form.js'
+
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+export const AUTH_METHODS: AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
+
+export type PresentedCredentials =
+  | { method: 'client_secret_basic' | 'client_secret_post', clientId: string, secret: string }
+  | { method: 'private_key_jwt', clientId: string | undefined, assertion: string }
+
+export interface AuthenticatedClient {
+  client: Client
+  credentialId: string
+  method: AuthMethod
+}
+
+export interface ClientAuthContext {
+  db: Db
+  secretHashKey: Buffer
+  issuer: string
+  tokenEndpoint: string
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+// Hashes of an unknown client's "credential" are compared against this, so both paths do the same work.
+const DUMMY_DIGEST = Buffer.alloc(32)
+
+// RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding.
+function formDecode (value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '))
+  } catch (err) {
+    throw new InvalidClient({ cause: err })
+  }
+}
+
+/** Reads which credentials the request presents; throws InvalidRequest when there is more than one method. */
+export function presentedCredentials (authorization: string | undefined, params: FormParams): PresentedCredentials | undefined {
+  const found: PresentedCredentials[] = []
+  const bodyClientId = params.client_id
+  if (authorization !== undefined) {
+    const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization.trim())
+    if (match === null) throw new InvalidClient({ cause: 'malformed Authorization header' })
+    const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon < 0) throw new InvalidClient({ cause: 'Basic credentials without a colon' })
+    found.push({ method: 'client_secret_basic', clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) })
+  }
+  if (params.client_secret !== undefined) {
+    if (bodyClientId === undefined) throw new InvalidRequest('client_secret requires client_id')
+    found.push({ method: 'client_secret_post', clientId: bodyClientId, secret: params.client_secret })
+  }
+  if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) {
+    if (params.client_assertion_type !== JWT_BEARER) throw new InvalidRequest('client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    if (params.client_assertion === undefined) throw new InvalidRequest('client_assertion is required with client_assertion_type')
+    found.push({ method: 'private_key_jwt', clientId: bodyClientId, assertion: params.client_assertion })
+  }
+  if (found.length > 1) throw new InvalidRequest('only one client authentication method may be used')
+  const presented = found[0]
+  // A client_id in the body must name the same client as the credentials.
+  if (presented !== undefined && bodyClientId !== undefined && presented.clientId !== undefined && presented.clientId !== bodyClientId) {
+    throw new InvalidRequest('client_id does not match the client credentials')
+  }
+  return presented
+}
+
+function secretMatches (client: Client | undefined, digest: Buffer): string | undefined {
+  let matched: string | undefined
+  const secrets = client?.credentials.filter((c) => c.type === 'client_secret') ?? []
+  if (secrets.length === 0) digestsEqual(DUMMY_DIGEST, digest)
+  // No early exit: every active secret is compared, whichever matches.
+  for (const credential of secrets) {
+    if (digestsEqual(credential.secretHash as Buffer, digest)) matched = credential.id
+  }
+  return matched
+}
+
+/**
+ * RFC 6749 §2.3: authenticate the client presented by the request. Returns the identity with its
+ * entitlements (loaded in the same round trip) or throws InvalidClient.
+ */
+export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined): Promise<AuthenticatedClient> {
+  if (presented === undefined) throw new InvalidClient({ cause: 'no client authentication' })
+  if (presented.method === 'private_key_jwt') {
+    const { client, credentialId } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId)
+    return { client, credentialId, method: presented.method }
+  }
+  const digest = hashSecret(ctx.secretHashKey, presented.secret)
+  const client = presented.clientId.length <= 128 ? await loadClient(ctx.db, presented.clientId) : undefined
+  const credentialId = secretMatches(client, digest)
+  if (client === undefined || credentialId === undefined) throw new InvalidClient({ cause: 'unknown client or wrong secret' })
+  if (client.status !== 'active') throw new InvalidClient({ cause: 'identity is not active' })
+  return { client, credentialId, method: presented.method }
+}

@@ -1,0 +1,36 @@
+// Grant registry keyed by grant_type (RFC 6749 §4). Adding a grant is one more module here.
+import type { Config } from '../../config.js'
+import type { KeyRing } from '../../keys/key-ring.js'
+import type { SessionWriter } from '../../store/session-writer.js'
+import type { AuthenticatedClient } from '../client-auth.js'
+import type { FormParams } from '../form.js'
+import * as clientCredentials from './client-credentials.js'
+
+export interface GrantContext {
+  config: Config
+  keys: KeyRing
+  sessions: SessionWriter
+}
+
+export interface GrantRequest {
+  auth: AuthenticatedClient
+  params: FormParams
+  resources: string[]
+}
+
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+}
+
+export interface Grant {
+  grantType: string
+  parameters: string[]
+  handler: (ctx: GrantContext, request: GrantRequest) => Promise<TokenResponse>
+}
+
+export const grants: Record<string, Grant> = {
+  [clientCredentials.grantType]: clientCredentials
+}

@@ -1,0 +1,17 @@
+// SPEC §6: /healthz says the process is up; /readyz that the database answers and keys are loaded.
+import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
+import { TemporarilyUnavailable } from '../errors.js'
+
+export default async function healthRoutes (app: FastifyInstance): Promise<void> {
+  app.get('/healthz', async function healthz () { return { status: 'ok' } })
+  app.get('/readyz', async function readyz () {
+    try {
+      await sql`select 1`.execute(app.tally.db)
+    } catch (err) {
+      throw new TemporarilyUnavailable({ cause: err })
+    }
+    if (!app.tally.keys.loaded) throw new TemporarilyUnavailable({ cause: 'no signing keys loaded' })
+    return { status: 'ready' }
+  })
+}

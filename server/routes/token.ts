@@ -1,0 +1,19 @@
+// POST /token (RFC 6749 §3.2). Order per SPEC §3: body checks, then client authentication, then the grant.
+import type { FastifyInstance } from 'fastify'
+import { UnsupportedGrantType, InvalidRequest } from '../errors.js'
+import { authenticateClient, presentedCredentials } from '../oauth/client-auth.js'
+import { grants } from '../oauth/grants/index.js'
+import { requireForm } from '../plugins/form-body.js'
+
+export default async function tokenRoute (app: FastifyInstance): Promise<void> {
+  app.post('/token', { preHandler: requireForm }, async function token (request) {
+    const { params, resources } = request.form
+    const presented = presentedCredentials(request.headers.authorization, params)
+    // RFC 6749 §4.4.2: grant_type REQUIRED.
+    if (params.grant_type === undefined) throw new InvalidRequest('grant_type is required')
+    const auth = await authenticateClient(app.tally.clientAuth, presented)
+    const grant = grants[params.grant_type]
+    if (grant === undefined) throw new UnsupportedGrantType()
+    return await grant.handler(app.tally, { auth, params, resources })
+  })
+}

@@ -1,0 +1,232 @@
+// One Database interface over two engines: node-postgres when DATABASE_URL is set, embedded PGlite under
+// DATA_DIR otherwise. Same migrations, same SQL. Store functions take `db` first so that a transaction can
+// be passed in their place.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Kysely, PostgresDialect, sql, type ColumnType, type Generated, type Selectable } from 'kysely'
+import pg from 'pg'
+import { Migrator } from 'kysely/migration'
+import { migrationProvider } from '../../migrations/index.js'
+import { PGliteDialect } from './pglite-dialect.js'
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type Json = ColumnType<unknown, string, string>
+
+export interface IdentityTable {
+  id: Generated<string>
+  client_id: string
+  kind: string
+  name: string | null
+  status: Generated<'active' | 'disabled' | 'deleted'>
+  epoch: Generated<number>
+  token_ttl_s: number | null
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: Generated<Timestamp>
+  updated_at: Generated<Timestamp>
+}
+
+export interface ResourceTable {
+  id: Generated<string>
+  identifier: string
+  name: string | null
+  scopes: string[]
+  max_token_ttl_s: number | null
+  builtin: Generated<boolean>
+  created_at: Generated<Timestamp>
+  updated_at: Generated<Timestamp>
+}
+
+export interface ResourceIntrospectorTable {
+  resource_id: string
+  identity_id: string
+}
+
+export interface CredentialTable {
+  id: Generated<string>
+  identity_id: string
+  type: 'client_secret' | 'jwk'
+  secret_hash: Uint8Array | null
+  secret_prefix: string | null
+  jwk: Json | null
+  expires_at: Timestamp | null
+  revoked_at: Timestamp | null
+  created_at: Generated<Timestamp>
+}
+
+export interface EntitlementTable {
+  id: Generated<string>
+  identity_id: string
+  resource_id: string
+  scopes: string[]
+  conditions: Json | null
+  expires_at: Timestamp | null
+  reason: string | null
+  granted_by: string | null
+  created_at: Generated<Timestamp>
+  updated_at: Generated<Timestamp>
+}
+
+export interface SessionTable {
+  jti: string
+  identity_id: string
+  epoch: number
+  resource_id: string
+  scope: string
+  iat: Timestamp
+  exp: Timestamp
+  credential_id: string | null
+  token_hash: Uint8Array
+  kid: string
+  revoked_at: Timestamp | null
+}
+
+export interface EpochEventTable {
+  seq: Generated<string>
+  type: 'epoch' | 'revoked'
+  identity_id: string
+  epoch: number | null
+  jti: string | null
+  exp: Timestamp | null
+  reason: string | null
+  at: Generated<Timestamp>
+}
+
+export interface AuditEventTable {
+  id: Generated<string>
+  at: Generated<Timestamp>
+  actor: string | null
+  action: string
+  identity_id: string | null
+  before: Json | null
+  after: Json | null
+}
+
+export interface SigningKeyTable {
+  kid: string
+  alg: string
+  public_jwk: Json
+  private_key: Uint8Array
+  state: 'next' | 'active' | 'retired' | 'removed'
+  created_at: Generated<Timestamp>
+  activates_at: Timestamp
+  retired_at: Timestamp | null
+  expires_at: Timestamp | null
+}
+
+export interface UsedAssertionTable {
+  identity_id: string
+  jti: string
+  exp: Timestamp
+}
+
+export interface Database {
+  identities: IdentityTable
+  resources: ResourceTable
+  resource_introspectors: ResourceIntrospectorTable
+  credentials: CredentialTable
+  entitlements: EntitlementTable
+  sessions: SessionTable
+  epoch_events: EpochEventTable
+  audit_events: AuditEventTable
+  signing_keys: SigningKeyTable
+  used_assertions: UsedAssertionTable
+}
+
+export type Db = Kysely<Database>
+export type IdentityRow = Selectable<IdentityTable>
+export type ResourceRow = Selectable<ResourceTable>
+
+/** A notification listener; returns a function that stops listening. */
+export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>
+
+export interface Store {
+  readonly db: Db
+  readonly engine: 'postgres' | 'pglite'
+  readonly listen: Listen
+  close: () => Promise<void>
+}
+
+export interface StoreOptions {
+  databaseUrl: string | undefined
+  dataDir: string
+  logger?: { warn: (obj: object, msg: string) => void }
+  /** Pool size for node-postgres. */
+  poolMax?: number
+}
+
+// node-postgres waits forever for a connection by default; these bound every wait (SPEC §3: never a hang).
+const CONNECT_TIMEOUT_MS = 2000
+const STATEMENT_TIMEOUT_MS = 5000
+
+export async function openStore (options: StoreOptions): Promise<Store> {
+  return options.databaseUrl !== undefined
+    ? openPostgres(options.databaseUrl, options)
+    : await openPGlite(options.dataDir)
+}
+
+function openPostgres (connectionString: string, options: StoreOptions): Store {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: STATEMENT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+    application_name: 'tally'
+  })
+  // An idle client that loses its server emits here; without a listener the process would crash.
+  pool.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'idle database connection lost'))
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+
+  const listen: Listen = async (channel, onPayload) => {
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'tally-listen' })
+    client.on('error', () => {})
+    await client.connect()
+    client.on('notification', (message) => { if (message.channel === channel) onPayload(message.payload ?? '') })
+    await client.query(`listen ${pg.escapeIdentifier(channel)}`)
+    return async () => { await client.end().catch(() => {}) }
+  }
+
+  return { db, engine: 'postgres', listen, close: async () => { await db.destroy() } }
+}
+
+async function openPGlite (dataDir: string): Promise<Store> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  let pglite
+  if (dataDir === 'memory://') {
+    pglite = await PGlite.create('memory://')
+  } else {
+    const dir = join(dataDir, 'pglite')
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    pglite = await PGlite.create(dir)
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+  const listen: Listen = async (channel, onPayload) => {
+    const unsubscribe = await pglite.listen(channel, onPayload)
+    return async () => { await unsubscribe() }
+  }
+  return {
+    db,
+    engine: 'pglite',
+    listen,
+    close: async () => { await db.destroy(); await pglite.close() }
+  }
+}
+
+// Fixed key for pg_advisory_lock: several instances starting at once on an empty database migrate one at a time.
+const MIGRATION_LOCK_KEY = 0x7a11_0001
+
+/** Applies every pending migration under an advisory lock; idempotent. Returns the names applied. */
+export async function migrateToLatest (db: Db): Promise<string[]> {
+  return await db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn)
+    try {
+      const migrator = new Migrator({ db: conn, provider: migrationProvider })
+      const { error, results } = await migrator.migrateToLatest()
+      if (error !== undefined) throw error
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn)
+    }
+  })
+}

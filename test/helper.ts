@@ -1,0 +1,118 @@
+// Test harness: a real database per test file — embedded PGlite by default, or a private schema in the
+// Postgres at DATABASE_URL — shared by every app the file builds, and helpers to drive the admin API.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes, randomUUID } from 'node:crypto'
+import pg from 'pg'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../server/app.js'
+import { loadConfig, type Config } from '../server/config.js'
+import { openStore, type Store } from '../server/store/database.js'
+
+export const ADMIN_SECRET = 'tly_test-bootstrap-admin-secret-0123456789abcdef'
+export const KEK = Buffer.alloc(32, 7).toString('base64')
+export const ISSUER = 'http://localhost:8080'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export function testConfig (overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-test-')),
+    TALLY_KEY_ENCRYPTION_KEY: KEK,
+    TALLY_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET,
+    ISSUER,
+    LOG_LEVEL: 'silent',
+    ...(process.env.DATABASE_URL !== undefined && { DATABASE_URL: process.env.DATABASE_URL }),
+    ...overrides
+  })
+}
+
+/** A Postgres URL whose connections use a fresh schema of their own; the schema is dropped at teardown. */
+export async function privateSchemaUrl (t: Teardown, baseUrl: string): Promise<string> {
+  const schema = `tally_test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: baseUrl })
+  await admin.connect()
+  await admin.query(`create schema ${schema}`)
+  await admin.end()
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: baseUrl })
+    await c.connect()
+    await c.query(`drop schema ${schema} cascade`)
+    await c.end()
+  })
+  const url = new URL(baseUrl)
+  url.searchParams.set('options', `-c search_path=${schema}`)
+  return url.toString()
+}
+
+const stores = new WeakMap<object, { store: Store, databaseUrl: string | undefined }>()
+
+/** One database per test file (PGlite takes seconds to start): pass the file's top-level `t`. */
+export async function sharedStore (t: Teardown & object): Promise<{ store: Store, databaseUrl: string | undefined }> {
+  const existing = stores.get(t)
+  if (existing !== undefined) return existing
+  const databaseUrl = process.env.DATABASE_URL !== undefined ? await privateSchemaUrl(t, process.env.DATABASE_URL) : undefined
+  const store = await openStore({ databaseUrl, dataDir: 'memory://' })
+  t.teardown(() => store.close())
+  const entry = { store, databaseUrl }
+  stores.set(t, entry)
+  return entry
+}
+
+/** A ready app on the file's shared database. */
+export async function build (t: Teardown & object, overrides: Record<string, string> = {}): Promise<FastifyInstance> {
+  const { store, databaseUrl } = await sharedStore(t)
+  const config = testConfig({ ...(databaseUrl !== undefined && { DATABASE_URL: databaseUrl }), ...overrides })
+  const app = await buildApp(config, { store, logger: false })
+  t.teardown(() => app.close())
+  return app
+}
+
+export function form (params: Record<string, string | string[]>): string {
+  const body = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) for (const item of Array.isArray(v) ? v : [v]) body.append(k, item)
+  return body.toString()
+}
+
+export function basic (clientId: string, secret: string): string {
+  const enc = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+')
+  return 'Basic ' + Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')
+}
+
+export const FORM_TYPE = 'application/x-www-form-urlencoded'
+
+export async function requestToken (app: FastifyInstance, clientId: string, secret: string, params: Record<string, string | string[]> = {}): Promise<LightMyRequestResponse> {
+  return await app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { authorization: basic(clientId, secret), 'content-type': FORM_TYPE },
+    payload: form({ grant_type: 'client_credentials', ...params })
+  })
+}
+
+/** An access token for the admin API, from the bootstrap admin. */
+export async function adminToken (app: FastifyInstance, scope = 'admin:read admin:write admin:revoke'): Promise<string> {
+  const res = await requestToken(app, 'admin', ADMIN_SECRET, { resource: 'urn:tally:admin', scope })
+  if (res.statusCode !== 200) throw new Error(`admin token: ${res.statusCode} ${res.body}`)
+  return res.json().access_token
+}
+
+export async function adminCall (app: FastifyInstance, token: string, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<LightMyRequestResponse> {
+  return await app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { payload: JSON.stringify(body) })
+  })
+}
+
+export const uniqueId = (prefix = 'svc'): string => `${prefix}-${randomUUID().slice(0, 8)}`
+
+/** Decodes a JWT's payload without verifying it (tests only). */
+export function decodePayload (jwt: string): Record<string, any> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString('utf8'))
+}
+export function decodeHeader (jwt: string): Record<string, any> {
+  return JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString('utf8'))
+}
