@@ -26,7 +26,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // Requests that stall must not hold a connection forever.
     requestTimeout: 30_000,
     return503OnClosing: true,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    // Admin JSON is validated as sent: no type coercion, no silently dropped fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } }
   })
   // RFC 6749 §5.1, RFC 7662 §2.2: responses carrying tokens or token state must not be cached.
   app.addHook('onRequest', async function noStore (_request, reply) {

@@ -13,7 +13,7 @@ function clientErrorDescription (err: FastifyError): string {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return 'the request body is empty'
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return 'the request body is not valid JSON'
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return 'the content length does not match the body'
-    default: return err.validation !== undefined ? `request ${err.message}` : 'the request is malformed'
+    default: return err.validation !== undefined ? err.message : 'the request is malformed'
   }
 }
 

@@ -10,6 +10,7 @@ import { migrationProvider } from '../../migrations/index.js'
 import { PGliteDialect } from './pglite-dialect.js'
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>
+type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type Json = ColumnType<unknown, string, string>
 
 export interface IdentityTable {
@@ -21,8 +22,8 @@ export interface IdentityTable {
   epoch: Generated<number>
   token_ttl_s: number | null
   metadata: ColumnType<Record<string, unknown>, string | undefined, string>
-  created_at: Generated<Timestamp>
-  updated_at: Generated<Timestamp>
+  created_at: GeneratedTimestamp
+  updated_at: GeneratedTimestamp
 }
 
 export interface ResourceTable {
@@ -32,8 +33,8 @@ export interface ResourceTable {
   scopes: string[]
   max_token_ttl_s: number | null
   builtin: Generated<boolean>
-  created_at: Generated<Timestamp>
-  updated_at: Generated<Timestamp>
+  created_at: GeneratedTimestamp
+  updated_at: GeneratedTimestamp
 }
 
 export interface ResourceIntrospectorTable {
@@ -50,7 +51,7 @@ export interface CredentialTable {
   jwk: Json | null
   expires_at: Timestamp | null
   revoked_at: Timestamp | null
-  created_at: Generated<Timestamp>
+  created_at: GeneratedTimestamp
 }
 
 export interface EntitlementTable {
@@ -62,8 +63,8 @@ export interface EntitlementTable {
   expires_at: Timestamp | null
   reason: string | null
   granted_by: string | null
-  created_at: Generated<Timestamp>
-  updated_at: Generated<Timestamp>
+  created_at: GeneratedTimestamp
+  updated_at: GeneratedTimestamp
 }
 
 export interface SessionTable {
@@ -88,12 +89,12 @@ export interface EpochEventTable {
   jti: string | null
   exp: Timestamp | null
   reason: string | null
-  at: Generated<Timestamp>
+  at: GeneratedTimestamp
 }
 
 export interface AuditEventTable {
   id: Generated<string>
-  at: Generated<Timestamp>
+  at: GeneratedTimestamp
   actor: string | null
   action: string
   identity_id: string | null
@@ -107,7 +108,7 @@ export interface SigningKeyTable {
   public_jwk: Json
   private_key: Uint8Array
   state: 'next' | 'active' | 'retired' | 'removed'
-  created_at: Generated<Timestamp>
+  created_at: GeneratedTimestamp
   activates_at: Timestamp
   retired_at: Timestamp | null
   expires_at: Timestamp | null

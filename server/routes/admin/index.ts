@@ -1,5 +1,17 @@
-// The admin API (SPEC §5), one file per group of endpoints.
+// The admin API (SPEC §5): JSON, guarded by Tally's own tokens for urn:tally:admin.
 import type { FastifyInstance } from 'fastify'
+import resourceRoutes from './resources.js'
+import identityRoutes from './identities.js'
+import credentialRoutes from './credentials.js'
+import entitlementRoutes from './entitlements.js'
+import sessionRoutes from './sessions.js'
+import auditRoutes from './audit.js'
 
-export default async function adminRoutes (_app: FastifyInstance): Promise<void> {
+export default async function adminRoutes (app: FastifyInstance): Promise<void> {
+  await app.register(resourceRoutes)
+  await app.register(identityRoutes)
+  await app.register(credentialRoutes)
+  await app.register(entitlementRoutes)
+  await app.register(sessionRoutes)
+  await app.register(auditRoutes)
 }

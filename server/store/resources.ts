@@ -1,0 +1,17 @@
+// Resource lookups: a resource is named by its UUID or by its identifier (SPEC §5).
+import type { Db, ResourceRow } from './database.js'
+import { isUuid } from './identities.js'
+
+export async function findResource (db: Db, idOrIdentifier: string, options: { forUpdate?: boolean } = {}): Promise<ResourceRow | undefined> {
+  let query = db.selectFrom('resources').selectAll()
+  query = isUuid(idOrIdentifier) ? query.where('id', '=', idOrIdentifier.toLowerCase()) : query.where('identifier', '=', idOrIdentifier)
+  if (options.forUpdate === true) query = query.forUpdate()
+  return await query.executeTakeFirst()
+}
+
+/** Identifiers of the resources, by id. */
+export async function resourceIdentifiers (db: Db, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('resources').select(['id', 'identifier']).where('id', 'in', ids).execute()
+  return new Map(rows.map((r) => [r.id, r.identifier]))
+}
