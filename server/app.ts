@@ -7,6 +7,8 @@ import errorHandler from './plugins/error-handler.js'
 import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
 import adminAuth from './plugins/admin-auth.js'
 import tokenRoute from './routes/token.js'
+import introspectRoute from './routes/introspect.js'
+import revokeRoute from './routes/revoke.js'
 import metadataRoute from './routes/metadata.js'
 import jwksRoute from './routes/jwks.js'
 import healthRoutes from './routes/health.js'
@@ -42,6 +44,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(jwksRoute)
   await app.register(healthRoutes)
   await app.register(tokenRoute)
+  await app.register(introspectRoute)
+  await app.register(revokeRoute)
   await app.register(adminRoutes, { prefix: '/admin' })
   await app.ready()
   return app

@@ -72,3 +72,8 @@ export class TemporarilyUnavailable extends OAuthError {
     super('temporarily_unavailable', 'the service is temporarily unavailable', 503, options)
   }
 }
+
+/** The epoch feed no longer keeps events that old (SPEC §4): the caller must take a new snapshot. */
+export class Gone extends OAuthError {
+  constructor (description: string) { super('invalid_request', description, 410) }
+}

@@ -1,0 +1,20 @@
+// POST /revoke (RFC 7009 §2): form checks, then caller authentication, then the revocation.
+import type { FastifyInstance } from 'fastify'
+import { InvalidRequest } from '../errors.js'
+import { authenticateClient, presentedCredentials } from '../oauth/client-auth.js'
+import { revokeIdentitySessions, revokeToken } from '../oauth/revocation.js'
+import { requireForm } from '../plugins/form-body.js'
+
+export default async function revokeRoute (app: FastifyInstance): Promise<void> {
+  app.post('/revoke', { preHandler: requireForm }, async function revocation (request, reply) {
+    const { params } = request.form
+    const presented = presentedCredentials(request.headers.authorization, params)
+    const { client } = await authenticateClient(app.tally.clientAuth, presented)
+    const { db, config } = app.tally
+    if (params.identity !== undefined) await revokeIdentitySessions(db, client, params.identity)
+    else if (params.token !== undefined) await revokeToken(db, config.issuer, client, params.token)
+    else throw new InvalidRequest('token is required')
+    // RFC 7009 §2.2: HTTP 200 with no content.
+    return await reply.code(200).send()
+  })
+}
