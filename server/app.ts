@@ -13,6 +13,7 @@ import metadataRoute from './routes/metadata.js'
 import jwksRoute from './routes/jwks.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
+import epochsRoutes from './routes/epochs.js'
 import type { Store } from './store/database.js'
 
 export interface BuildOptions {
@@ -47,6 +48,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(introspectRoute)
   await app.register(revokeRoute)
   await app.register(adminRoutes, { prefix: '/admin' })
+  await app.register(epochsRoutes)
   await app.ready()
   return app
 }
