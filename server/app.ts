@@ -6,6 +6,7 @@ import tallyPlugin from './plugins/tally.js'
 import errorHandler from './plugins/error-handler.js'
 import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
 import adminAuth from './plugins/admin-auth.js'
+import maintenance from './plugins/maintenance.js'
 import tokenRoute from './routes/token.js'
 import introspectRoute from './routes/introspect.js'
 import revokeRoute from './routes/revoke.js'
@@ -41,6 +42,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(errorHandler)
   await app.register(formBody)
   await app.register(adminAuth)
+  await app.register(maintenance)
   await app.register(metadataRoute)
   await app.register(jwksRoute)
   await app.register(healthRoutes)

@@ -21,6 +21,14 @@ export interface Config {
   readonly retryAfterS: number
   /** Seconds a new signing key is published in the JWKS before it signs (SPEC §5 keys/rotate). */
   readonly keyPrePublicationS: number
+  /** Seconds between scheduled signing-key rotations. */
+  readonly keyRotationIntervalS: number
+  /** Seconds a session row is kept after its token's exp (SPEC §1 "retention window"). */
+  readonly sessionRetentionS: number
+  /** Seconds feed events are kept; an older cursor gets 410 and takes a new snapshot. */
+  readonly feedRetentionS: number
+  /** Seconds between maintenance runs (purges, key schedule). */
+  readonly maintenanceIntervalS: number
 }
 
 export class ConfigError extends Error {
@@ -71,6 +79,11 @@ export function loadConfig (env: Env = process.env): Config {
   const tokenTtlMaxS = integer('TOKEN_TTL_MAX_S', 3600, 1, 86_400)
   if (tokenTtlDefaultS > tokenTtlMaxS) problems.push(`TOKEN_TTL_DEFAULT_S: must not exceed TOKEN_TTL_MAX_S (${tokenTtlMaxS})`)
   const feedMaxStalenessS = integer('FEED_MAX_STALENESS_S', 10, 1, 3600)
+  const keyPrePublicationS = integer('KEY_PREPUBLICATION_S', 60, 0, 86_400)
+  const keyRotationIntervalS = integer('KEY_ROTATION_INTERVAL_S', 30 * 86_400, 3600, 365 * 86_400)
+  const sessionRetentionS = integer('SESSION_RETENTION_S', 3600, 0, 30 * 86_400)
+  const feedRetentionS = integer('FEED_RETENTION_S', 86_400, 60, 30 * 86_400)
+  const maintenanceIntervalS = integer('MAINTENANCE_INTERVAL_S', 60, 1, 3600)
   const logLevel = env.LOG_LEVEL || 'info'
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`)
 
@@ -106,7 +119,11 @@ export function loadConfig (env: Env = process.env): Config {
     feedMaxStalenessS,
     logLevel,
     retryAfterS: 2,
-    keyPrePublicationS: 60
+    keyPrePublicationS,
+    keyRotationIntervalS,
+    sessionRetentionS,
+    feedRetentionS,
+    maintenanceIntervalS
   })
 }
 

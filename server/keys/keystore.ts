@@ -19,7 +19,8 @@ export interface SigningKey {
   expiresAt: number | null
 }
 
-const KEY_LOCK = 0x7a11_0002
+export const KEY_LOCK = 0x7a11_0002
+export const KEYS_CHANNEL = 'tally_keys'
 
 /** Generates an ES256 key pair and stores it encrypted; `state` is 'active' or 'next'. */
 export async function createSigningKey (db: Db, kek: Buffer, state: 'next' | 'active', activatesAt: Date): Promise<string> {

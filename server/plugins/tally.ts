@@ -24,7 +24,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
   await ensureSigningKey(db, config.keyEncryptionKey)
   const keys = new KeyRing(db, config.keyEncryptionKey, (err) => app.log.warn({ err }, 'signing key reload failed'))
-  await keys.start()
+  await keys.start(store.listen)
   const secretHashKey = deriveSecretHashKey(config.keyEncryptionKey)
   await bootstrapAdmin({ db, config, secretHashKey, log: app.log })
 
@@ -37,7 +37,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
     clientAuth: { db, secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token` }
   })
   app.addHook('onClose', async () => {
-    keys.stop()
+    await keys.stop()
     if (given === undefined) await store.close()
   })
 }

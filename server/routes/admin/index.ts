@@ -6,6 +6,7 @@ import credentialRoutes from './credentials.js'
 import entitlementRoutes from './entitlements.js'
 import sessionRoutes from './sessions.js'
 import auditRoutes from './audit.js'
+import keyRoutes from './keys.js'
 
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   await app.register(resourceRoutes)
@@ -14,4 +15,5 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   await app.register(entitlementRoutes)
   await app.register(sessionRoutes)
   await app.register(auditRoutes)
+  await app.register(keyRoutes)
 }

@@ -1,0 +1,71 @@
+// Signing-key rotation (SPEC §3 JWKS, §5 POST /admin/keys/rotate). A normal rotation publishes the new
+// key at once and lets it sign only after a pre-publication delay, so every verifier's JWKS has it first;
+// the old key keeps being published until every token it signed has expired. An emergency rotation signs
+// with the new key at once and removes the old ones: their tokens stop being active everywhere, because
+// introspection reads the key's state in the same query as the session.
+import { sql } from 'kysely'
+import type { Db } from '../store/database.js'
+import { createSigningKey, KEY_LOCK, KEYS_CHANNEL } from './keystore.js'
+
+export interface RotationOptions {
+  emergency: boolean
+  /** Seconds between publication and first signature (normal rotation). */
+  prePublicationS: number
+  /** The longest a token can live: a retired key stays published this long after its last signature. */
+  tokenTtlMaxS: number
+  /** Scheduled rotation: do nothing if the newest key activated less than this many seconds ago. */
+  ifNewestOlderThanS?: number
+}
+
+export interface RotationResult {
+  kid: string
+  activates_at: string
+  retired: string[]
+  removed: string[]
+}
+
+const CLOCK_SKEW_S = 60
+
+export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOptions): Promise<RotationResult | undefined> {
+  return await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${KEY_LOCK})`.execute(trx)
+    const now = Date.now()
+    const live = await trx.selectFrom('signing_keys').select(['kid', 'state', 'activates_at'])
+      .where('state', 'in', ['next', 'active']).execute()
+    // Checked under the lock, so instances running the schedule together rotate once.
+    if (options.ifNewestOlderThanS !== undefined && live.some((k) => k.activates_at.getTime() > now - options.ifNewestOlderThanS! * 1000)) return undefined
+    let result: RotationResult
+    if (options.emergency) {
+      const kid = await createSigningKey(trx, kek, 'active', new Date(now))
+      const removed = live.map((k) => k.kid)
+      if (removed.length > 0) {
+        await trx.updateTable('signing_keys').set({ state: 'removed', retired_at: new Date(now), expires_at: new Date(now) })
+          .where('kid', 'in', removed).execute()
+      }
+      result = { kid, activates_at: new Date(now).toISOString(), retired: [], removed }
+    } else {
+      const activatesAt = new Date(now + options.prePublicationS * 1000)
+      const kid = await createSigningKey(trx, kek, 'next', activatesAt)
+      const retired = live.map((k) => k.kid)
+      if (retired.length > 0) {
+        await trx.updateTable('signing_keys').set({
+          retired_at: activatesAt,
+          expires_at: new Date(activatesAt.getTime() + (options.tokenTtlMaxS + CLOCK_SKEW_S) * 1000)
+        }).where('kid', 'in', retired).execute()
+      }
+      result = { kid, activates_at: activatesAt.toISOString(), retired, removed: [] }
+    }
+    await sql`select pg_notify(${KEYS_CHANNEL}, ${result.kid})`.execute(trx)
+    return result
+  })
+}
+
+/**
+ * Moves keys along by the clock (next → active when due, active → retired once superseded) and, when the
+ * newest key is older than `intervalS`, starts a normal rotation. Idempotent; any instance may run it.
+ */
+export async function maintainSigningKeys (db: Db, kek: Buffer, options: Omit<RotationOptions, 'emergency'> & { intervalS: number }): Promise<RotationResult | undefined> {
+  await db.updateTable('signing_keys').set({ state: 'active' }).where('state', '=', 'next').where('activates_at', '<=', sql<Date>`now()`).execute()
+  await db.updateTable('signing_keys').set({ state: 'retired' }).where('state', '=', 'active').where('retired_at', '<=', sql<Date>`now()`).execute()
+  return await rotateSigningKey(db, kek, { ...options, emergency: false, ifNewestOlderThanS: options.intervalS })
+}

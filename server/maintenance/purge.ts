@@ -1,0 +1,35 @@
+// Purges of rows nobody needs any more, in small batches so that no statement holds locks for long:
+// sessions past exp + retention, used client-assertion jtis past their exp, feed events past retention.
+// `skip locked` lets several instances purge at once without waiting on each other.
+import { sql } from 'kysely'
+import type { Db } from '../store/database.js'
+
+const BATCH = 1000
+const MAX_BATCHES = 50
+
+async function inBatches (run: () => Promise<number>): Promise<number> {
+  let total = 0
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const n = await run()
+    total += n
+    if (n < BATCH) break
+  }
+  return total
+}
+
+export interface PurgeResult { sessions: number, assertions: number, events: number }
+
+export async function purgeExpired (db: Db, options: { sessionRetentionS: number, feedRetentionS: number }): Promise<PurgeResult> {
+  const sessions = await inBatches(async () => Number((await sql`
+    delete from sessions where jti in (
+      select jti from sessions where exp < now() - make_interval(secs => ${options.sessionRetentionS})
+      limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
+  const assertions = await inBatches(async () => Number((await sql`
+    delete from used_assertions where (identity_id, jti) in (
+      select identity_id, jti from used_assertions where exp < now() limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
+  const events = await inBatches(async () => Number((await sql`
+    delete from epoch_events where seq in (
+      select seq from epoch_events where at < now() - make_interval(secs => ${options.feedRetentionS})
+      order by seq limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
+  return { sessions, assertions, events }
+}
