@@ -222,7 +222,10 @@ export async function migrateToLatest (db: Db): Promise<string[]> {
   return await db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn)
     try {
-      const migrator = new Migrator({ db: conn, provider: migrationProvider })
+      // Kysely looks for its migration tables in every schema unless told which one: another schema holding
+      // them (another app, another Tally) would make it skip creating ours and then fail on a missing table.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn)
+      const migrator = new Migrator({ db: conn, provider: migrationProvider, migrationTableSchema: (rows[0] as { schema: string }).schema })
       const { error, results } = await migrator.migrateToLatest()
       if (error !== undefined) throw error
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
