@@ -7,6 +7,7 @@ import errorHandler from './plugins/error-handler.js'
 import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
 import adminAuth from './plugins/admin-auth.js'
 import maintenance from './plugins/maintenance.js'
+import metrics from './plugins/metrics.js'
 import tokenRoute from './routes/token.js'
 import introspectRoute from './routes/introspect.js'
 import revokeRoute from './routes/revoke.js'
@@ -31,6 +32,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     requestTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // First start on embedded PGlite runs initdb, migrations and key generation: well over Fastify's
+    // default 10 s plugin timeout on a loaded machine. A start that is really stuck still fails.
+    pluginTimeout: 120_000,
     // Admin JSON is validated as sent: no type coercion, no silently dropped fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } }
   })
@@ -40,6 +44,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
   await app.register(tallyPlugin, { config, store: options.store })
   await app.register(errorHandler)
+  await app.register(metrics)
   await app.register(formBody)
   await app.register(adminAuth)
   await app.register(maintenance)

@@ -7,6 +7,7 @@ import { digestsEqual, hashSecret } from '../keys/crypto.js'
 import { InvalidClient, InvalidRequest } from '../errors.js'
 import { verifyClientAssertion } from './client-assertion.js'
 import type { FormParams } from './form.js'
+import type { AuthThrottle } from './throttle.js'
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 export const AUTH_METHODS: AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
@@ -26,6 +27,9 @@ export interface ClientAuthContext {
   secretHashKey: Buffer
   issuer: string
   tokenEndpoint: string
+  throttle?: AuthThrottle
+  /** Called once per failed authentication (metrics). */
+  onFailure?: (method: AuthMethod | 'none') => void
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -84,9 +88,23 @@ function secretMatches (client: Client | undefined, digest: Buffer): string | un
 
 /**
  * RFC 6749 §2.3: authenticate the client presented by the request. Returns the identity with its
- * entitlements (loaded in the same round trip) or throws InvalidClient.
+ * entitlements (loaded in the same round trip) or throws InvalidClient — or TooManyRequests once the
+ * source address or the presented client_id has failed too often (see throttle.ts).
  */
-export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined): Promise<AuthenticatedClient> {
+export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, sourceAddress?: string): Promise<AuthenticatedClient> {
+  ctx.throttle?.checkAddress(sourceAddress)
+  try {
+    return await verifyPresented(ctx, presented)
+  } catch (err) {
+    if (err instanceof InvalidClient) {
+      ctx.onFailure?.(presented?.method ?? 'none')
+      ctx.throttle?.recordFailure(sourceAddress, presented?.clientId)
+    }
+    throw err
+  }
+}
+
+async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined): Promise<AuthenticatedClient> {
   if (presented === undefined) throw new InvalidClient({ cause: 'no client authentication' })
   if (presented.method === 'private_key_jwt') {
     const { client, credentialId } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId)

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, InvalidToken, InsufficientScope } from '../errors.js'
 import { isDatabaseUnavailable } from '../db-errors.js'
+import { TooManyRequests } from '../oauth/throttle.js'
 
 function clientErrorDescription (err: FastifyError): string {
   switch (err.code) {
@@ -44,6 +45,7 @@ async function errorHandlerPlugin (app: FastifyInstance): Promise<void> {
       reply.header('www-authenticate', `Bearer ${realm}, error="${oauth.error}", error_description="${oauth.message}"`)
     }
     if (oauth instanceof TemporarilyUnavailable) reply.header('retry-after', String(app.tally?.config.retryAfterS ?? 2))
+    if (oauth instanceof TooManyRequests) reply.header('retry-after', String(oauth.retryAfterS))
     return reply.code(oauth.statusCode).send(oauth.toJSON())
   })
 

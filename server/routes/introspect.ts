@@ -9,9 +9,11 @@ export default async function introspectRoute (app: FastifyInstance): Promise<vo
   app.post('/introspect', { preHandler: requireForm }, async function introspection (request) {
     const { params } = request.form
     const presented = presentedCredentials(request.headers.authorization, params)
-    const { client } = await authenticateClient(app.tally.clientAuth, presented)
+    const { client } = await authenticateClient(app.tally.clientAuth, presented, request.ip)
     // RFC 7662 §2.1: token REQUIRED; token_type_hint OPTIONAL and never trusted here.
     if (params.token === undefined) throw new InvalidRequest('token is required')
-    return await introspect(app.tally.db, app.tally.config.issuer, client, params.token)
+    const response = await introspect(app.tally.db, app.tally.config.issuer, client, params.token)
+    app.metrics.introspections.inc({ outcome: response.active ? 'active' : 'inactive' })
+    return response
   })
 }

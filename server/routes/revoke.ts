@@ -9,11 +9,17 @@ export default async function revokeRoute (app: FastifyInstance): Promise<void> 
   app.post('/revoke', { preHandler: requireForm }, async function revocation (request, reply) {
     const { params } = request.form
     const presented = presentedCredentials(request.headers.authorization, params)
-    const { client } = await authenticateClient(app.tally.clientAuth, presented)
+    const { client } = await authenticateClient(app.tally.clientAuth, presented, request.ip)
     const { db, config } = app.tally
-    if (params.identity !== undefined) await revokeIdentitySessions(db, client, params.identity)
-    else if (params.token !== undefined) await revokeToken(db, config.issuer, client, params.token)
-    else throw new InvalidRequest('token is required')
+    if (params.identity !== undefined) {
+      await revokeIdentitySessions(db, client, params.identity)
+      app.metrics.revocations.inc({ kind: 'identity' })
+    } else if (params.token !== undefined) {
+      await revokeToken(db, config.issuer, client, params.token)
+      app.metrics.revocations.inc({ kind: 'token' })
+    } else {
+      throw new InvalidRequest('token is required')
+    }
     // RFC 7009 §2.2: HTTP 200 with no content.
     return await reply.code(200).send()
   })

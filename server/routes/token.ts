@@ -11,9 +11,11 @@ export default async function tokenRoute (app: FastifyInstance): Promise<void> {
     const presented = presentedCredentials(request.headers.authorization, params)
     // RFC 6749 §4.4.2: grant_type REQUIRED.
     if (params.grant_type === undefined) throw new InvalidRequest('grant_type is required')
-    const auth = await authenticateClient(app.tally.clientAuth, presented)
+    const auth = await authenticateClient(app.tally.clientAuth, presented, request.ip)
     const grant = grants[params.grant_type]
     if (grant === undefined) throw new UnsupportedGrantType()
-    return await grant.handler(app.tally, { auth, params, resources })
+    const response = await grant.handler(app.tally, { auth, params, resources })
+    app.metrics.tokensIssued.inc({ resource_kind: auth.client.kind })
+    return response
   })
 }

@@ -2,10 +2,14 @@
 // events are numbered in commit order: a reader paging by `seq` can never skip an event whose transaction
 // commits late (on Postgres a sequence value is taken at insert, not at commit). NOTIFY is transactional,
 // so listeners hear of an event only once it is committed.
+import { EventEmitter } from 'node:events'
 import { sql } from 'kysely'
 import type { Db } from './database.js'
 
 export const EPOCH_CHANNEL = 'tally_epochs'
+
+/** Emits 'bump' (reason) for metrics. A bump whose transaction later rolls back is counted too. */
+export const epochBumps = new EventEmitter()
 const FEED_ORDER_LOCK = 0x7a11_0003
 
 export type EpochReason = 'entitlement_narrowed' | 'identity_disabled' | 'identity_deleted' | 'credential_revoked'
@@ -36,6 +40,7 @@ export async function bumpEpoch (trx: Db, identityId: string, reason: EpochReaso
     .returning('epoch')
     .executeTakeFirstOrThrow()
   await appendEvent(trx, { type: 'epoch', identityId, epoch, reason })
+  epochBumps.emit('bump', reason)
   return epoch
 }
 
