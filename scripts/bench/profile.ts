@@ -1,0 +1,82 @@
+// --profile: what bounds each Tally endpoint. A fresh Tally per endpoint under `node --cpu-prof`, with
+// count-queries.cjs preloaded to count database round trips; one measured load run after a warm-up.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { summariseProfile, type ProfileSummary } from './cpu-profile.js'
+import { runLoad, type BenchRequest, type RunResult } from './load.js'
+import { introspectOnce, introspectRequests, issueTokens, tokenRequests } from './requests.js'
+import { ROOT, tempDir } from './servers.js'
+import { log, type Settings } from './settings.js'
+import { backendPids, startTally, type TallyDeployment } from './tally.js'
+
+export interface ProfileResult {
+  endpoint: string
+  run?: RunResult
+  queriesPerRequest?: Record<string, number>
+  summary?: ProfileSummary
+  text: string
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
+
+// Functions whose inclusive time says where a request's CPU goes.
+const INTERESTING = /^(signJwt|loadClient|checkAccessToken|authenticateClient|presentedCredentials|hashSecret|tokenDigest|parseForm|parseAccessToken|handler|token|introspect\w*|write|#?drain|sign|verify|compileQuery|executeQuery|runQuery|query|handleDataRow|parseRow|parse|stringify|serialize\w*|onRequest|preHandler\w*|requireForm|noStore|wrapReplySend|onSendEnd|\(garbage collector\)|processTicksAndRejections|emit) /
+
+export async function runProfile (dep: TallyDeployment, settings: Settings): Promise<ProfileResult[]> {
+  const out: ProfileResult[] = []
+  for (const endpoint of ['/token', '/introspect'] as const) {
+    const dir = tempDir('tally-bench-prof-')
+    const queryLog = join(dir, 'queries.json')
+    const tally = await startTally(dep, {
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--require', join(ROOT, 'scripts', 'bench', 'count-queries.cjs')],
+      env: { BENCH_QUERY_LOG: queryLog }
+    })
+    try {
+      let next: () => BenchRequest
+      if (endpoint === '/token') {
+        next = tokenRequests(settings.clients)
+      } else {
+        const pool = await issueTokens(tally.url, 2000, settings.clients)
+        const probe = await introspectOnce(tally.url, pool[0] as string)
+        if (probe.status === 404) { out.push({ endpoint, text: `### Profile ${endpoint}\n\nnot implemented yet (404)` }); continue }
+        next = introspectRequests(pool)
+      }
+      log(`profile ${endpoint}: warm-up`)
+      await runLoad({ url: tally.url, connections: settings.connections, durationS: settings.warmupS, next, serverPid: tally.pid })
+      tally.child.kill('SIGUSR2') // resets the query counts
+      await sleep(200)
+      const windowStart = Number(process.hrtime.bigint() / 1000n)
+      const run = await runLoad({ url: tally.url, connections: settings.connections, durationS: settings.durationS, next, serverPid: tally.pid, dbPids: async () => await backendPids(dep) })
+      const windowUs: [number, number] = [windowStart, Number(process.hrtime.bigint() / 1000n)]
+      tally.child.kill('SIGUSR2')
+      await sleep(300)
+      const counts = JSON.parse(readFileSync(queryLog, 'utf8')) as Record<string, number>
+      const queriesPerRequest = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / run.total]))
+      await tally.stop() // the profile is written at exit
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+      const summary = file === undefined ? undefined : summariseProfile(join(dir, file), INTERESTING, windowUs)
+      const roundTrips = Object.values(queriesPerRequest).reduce((a, b) => a + b, 0)
+      const lines = [
+        `### Profile ${endpoint} (Tally, --cpu-prof, ${settings.connections} connections, ${settings.durationS} s)`,
+        '',
+        `${Math.round(run.reqPerS)} req/s under the profiler; Tally ${run.serverCores.toFixed(2)} cores, its Postgres backends ${run.dbCores.toFixed(2)} cores, load generator ${run.loadgenCores.toFixed(2)} cores, machine ${run.machineCores.toFixed(2)} cores busy.`,
+        '',
+        `Database round trips per request: **${roundTrips.toFixed(3)}**`,
+        '',
+        '| statement | per request |', '|---|---:|',
+        ...Object.entries(queriesPerRequest).slice(0, 8).map(([k, v]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${v.toFixed(3)} |`)
+      ]
+      if (summary !== undefined) {
+        lines.push('', `Main thread idle (waiting on I/O): ${pct(summary.idleShare)} of ${Math.round(summary.totalMs)} ms profiled. Shares below are of busy time.`, '',
+          '| category (self time) | share |', '|---|---:|', ...summary.categories.map((c) => `| ${c.name} | ${pct(c.share)} |`), '',
+          '| function (self time) | share |', '|---|---:|', ...summary.topSelf.slice(0, 15).map((f) => `| \`${f.fn}\` | ${pct(f.share)} |`), '',
+          '| function (inclusive) | share |', '|---|---:|', ...summary.inclusive.slice(0, 18).map((f) => `| \`${f.fn}\` | ${pct(f.share)} |`))
+      }
+      out.push({ endpoint, run, queriesPerRequest, summary, text: lines.join('\n') })
+    } finally {
+      await tally.stop()
+    }
+  }
+  return out
+}

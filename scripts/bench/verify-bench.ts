@@ -1,0 +1,112 @@
+// Local token verification, checks per second on one thread: the project's verifier library (when
+// verifier/index.ts exists) against plain jose jwtVerify and a bare node:crypto ECDSA verify, for a stream
+// of distinct tokens ("new") and for one token checked over and over ("repeated").
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { importJWK, jwtVerify, type JWK } from 'jose'
+import { ROOT } from './servers.js'
+
+export interface VerifyRow { name: string, tokens: 'new' | 'repeated', checksPerS: number | null, note?: string }
+
+export interface VerifyBenchOptions {
+  /** Distinct valid tokens for jose and node:crypto (which cache nothing, so cycling through them is fine). */
+  tokens: string[]
+  /** Distinct valid tokens the verifier has never seen, each used once. */
+  freshTokens: string[]
+  jwk: JWK
+  issuer: string
+  audience: string
+  durationS: number
+  verifierOptions: Record<string, unknown>
+}
+
+const CONCURRENCY = 64
+
+/**
+ * Runs `check` for about `durationS` with CONCURRENCY checks in flight (a resource server serves
+ * concurrent requests; jose's WebCrypto verify may use libuv's thread pool), after a short warm-up.
+ * Stops early once `limit` checks were started (a pool of fresh tokens must not be reused). Returns checks/s.
+ */
+async function measure (durationS: number, check: (i: number) => Promise<unknown> | unknown, limit = Infinity): Promise<number> {
+  let i = 0
+  const lanes = async (until: number, counted: boolean): Promise<number> => {
+    let done = 0
+    const lane = async (): Promise<void> => {
+      while (performance.now() < until && i < limit) {
+        await check(i++)
+        if (counted) done++
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, lane))
+    return done
+  }
+  // Warm-up: V8 optimises, caches fill as they would in a long-running resource server.
+  await lanes(performance.now() + 300, false)
+  const t0 = performance.now()
+  const done = await lanes(t0 + durationS * 1000, true)
+  return done / ((performance.now() - t0) / 1000)
+}
+
+function assertActive (result: unknown): void {
+  if (typeof result === 'object' && result !== null && 'active' in result && (result as { active: unknown }).active !== true) {
+    throw new Error(`verifier said inactive: ${JSON.stringify(result)}`)
+  }
+}
+
+export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyRow[]> {
+  const { tokens, issuer, audience, durationS } = options
+  const rows: VerifyRow[] = []
+  const pick = (mode: 'new' | 'repeated', i: number): string => (mode === 'new' ? tokens[i % tokens.length] : tokens[0]) as string
+
+  const joseKey = await importJWK(options.jwk, 'ES256')
+  const joseOptions = { issuer, audience, typ: 'at+jwt', algorithms: ['ES256'] }
+  for (const mode of ['new', 'repeated'] as const) {
+    rows.push({ name: 'jose jwtVerify', tokens: mode, checksPerS: await measure(durationS, async (i) => await jwtVerify(pick(mode, i), joseKey, joseOptions)) })
+  }
+
+  // The floor for a full check: split, one ECDSA P-256 verify with a cached KeyObject, parse, claims.
+  const keyObject = createPublicKey({ key: options.jwk as Record<string, string> & { kty: string }, format: 'jwk' })
+  const nodeCheck = (token: string): void => {
+    const dot2 = token.lastIndexOf('.')
+    const ok = cryptoVerify('sha256', Buffer.from(token.slice(0, dot2)), { key: keyObject, dsaEncoding: 'ieee-p1363' }, Buffer.from(token.slice(dot2 + 1), 'base64url'))
+    const claims = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot2), 'base64url').toString()) as Record<string, unknown>
+    if (!ok || claims.iss !== issuer || claims.aud !== audience || (claims.exp as number) * 1000 < Date.now()) throw new Error('node:crypto check failed')
+  }
+  for (const mode of ['new', 'repeated'] as const) {
+    rows.push({ name: 'node:crypto verify + claims', tokens: mode, checksPerS: await measure(durationS, (i) => nodeCheck(pick(mode, i))) })
+  }
+
+  const verifierPath = join(ROOT, 'verifier', 'index.ts')
+  if (!existsSync(verifierPath)) {
+    rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: 'verifier/index.ts not present yet' })
+    return rows
+  }
+  let verifier: { verify: (token: string, opts?: Record<string, unknown>) => Promise<unknown>, close: () => Promise<void> } | undefined
+  try {
+    const mod = await import(pathToFileURL(verifierPath).href) as { createVerifier: (o: Record<string, unknown>) => Promise<typeof verifier> }
+    verifier = await withTimeout(mod.createVerifier(options.verifierOptions), 15_000)
+    const v = verifier as NonNullable<typeof verifier>
+    assertActive(await v.verify(tokens[0] as string, { scopes: ['read'] }))
+    for (const mode of ['new', 'repeated'] as const) {
+      const fresh = options.freshTokens
+      const token = (i: number): string => (mode === 'new' ? fresh[i] : tokens[0]) as string
+      rows.push({ name: 'Tally verifier', tokens: mode, checksPerS: await measure(durationS, async (i) => { assertActive(await v.verify(token(i), { scopes: ['read'] })) }, mode === 'new' ? fresh.length : Infinity) })
+    }
+  } catch (err) {
+    rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: `not measured: ${err instanceof Error ? err.message : String(err)}`.slice(0, 160) })
+  } finally {
+    await verifier?.close().catch(() => {})
+  }
+  return rows
+}
+
+async function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
