@@ -52,6 +52,8 @@ export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: 
     const now = Math.floor(Date.now() / 1000)
     const exp = payload.exp as number
     if (exp > now + MAX_LIFETIME_S + LEEWAY_S) throw new InvalidClient({ cause: 'assertion lives longer than 5 minutes' })
+    // jose checks iat in the future only with maxTokenAge; SPEC §3 allows 30 s of leeway on iat too.
+    if (payload.iat !== undefined && payload.iat > now + LEEWAY_S) throw new InvalidClient({ cause: 'assertion issued in the future' })
     if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw new InvalidClient({ cause: 'bad jti' })
     // Keep the jti until the assertion could no longer be accepted (exp + leeway).
     const { rows } = await sql`
