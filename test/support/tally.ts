@@ -1,7 +1,7 @@
 // Fixtures for the introspection, revocation and private_key_jwt tests: identities, resources and
 // entitlements made through the admin API, form calls to /introspect and /revoke, and "genuine" tokens
 // signed with Tally's own key and recorded as sessions, to reach checks a forged token never gets to.
-import { randomUUID, sign as cryptoSign } from 'node:crypto'
+import { randomBytes, randomUUID, sign as cryptoSign } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { SignJWT, type CryptoKey, type KeyObject } from 'jose'
 import { adminCall, basic, form, FORM_TYPE, KEK, requestToken, uniqueId } from '../helper.js'
@@ -55,10 +55,20 @@ export async function tokenFor (app: FastifyInstance, svc: { clientId: string, s
   return res.json().access_token
 }
 
+/**
+ * A random source address: the server throttles failed client authentication per address (50 a
+ * minute), and these tests fail on purpose far more often than that from app.inject's one address.
+ */
+export function someAddress (): string {
+  const b = randomBytes(3)
+  return `10.${b[0] as number}.${b[1] as number}.${b[2] as number}`
+}
+
 export async function postForm (app: FastifyInstance, url: string, caller: { clientId: string, secret: string } | undefined, params: Record<string, string>): Promise<LightMyRequestResponse> {
   return await app.inject({
     method: 'POST',
     url,
+    remoteAddress: someAddress(),
     headers: { 'content-type': FORM_TYPE, ...(caller !== undefined && { authorization: basic(caller.clientId, caller.secret) }) },
     payload: form(params)
   })
