@@ -14,8 +14,19 @@ function clientErrorDescription (err: FastifyError): string {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return 'the request body is empty'
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return 'the request body is not valid JSON'
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return 'the content length does not match the body'
-    default: return err.validation !== undefined ? err.message : 'the request is malformed'
+    default: return err.validation !== undefined ? validationDescription(err) : 'the request is malformed'
   }
+}
+
+// Ajv's additionalProperties message ("body must NOT have additional properties") does not say which
+// member; SPEC §5 wants a bad body's message to name the field.
+function validationDescription (err: FastifyError): string {
+  const first = err.validation?.[0] as { keyword?: string, instancePath?: string, params?: { additionalProperty?: unknown } } | undefined
+  const member = first?.params?.additionalProperty
+  if (first?.keyword === 'additionalProperties' && typeof member === 'string') {
+    return `${err.validationContext ?? 'body'}${first.instancePath ?? ''}/${member.slice(0, 64)} is not allowed`
+  }
+  return err.message
 }
 
 function toOAuthError (err: FastifyError): OAuthError | undefined {
