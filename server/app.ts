@@ -5,6 +5,7 @@ import { loggerOptions } from './logger.js'
 import tallyPlugin from './plugins/tally.js'
 import errorHandler from './plugins/error-handler.js'
 import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
+import jsonBody from './plugins/json-body.js'
 import adminAuth from './plugins/admin-auth.js'
 import maintenance from './plugins/maintenance.js'
 import metrics from './plugins/metrics.js'
@@ -48,6 +49,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(metrics)
   await app.register(openapi)
   await app.register(formBody)
+  await app.register(jsonBody)
   await app.register(adminAuth)
   await app.register(maintenance)
   await app.register(metadataRoute)

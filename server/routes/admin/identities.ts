@@ -14,9 +14,19 @@ interface CreateBody { client_id: string, kind: string, name?: string, token_ttl
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
 
 const MAX_METADATA_BYTES = 8192
+const MAX_METADATA_DEPTH = 10
+
+function depth (value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0
+  let deepest = 0
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depth(child))
+  return deepest + 1
+}
 
 function checkMetadata (value: Record<string, unknown> | undefined): void {
-  if (value !== undefined && JSON.stringify(value).length > MAX_METADATA_BYTES) throw new InvalidRequest(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
+  if (value === undefined) return
+  if (JSON.stringify(value).length > MAX_METADATA_BYTES) throw new InvalidRequest(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
+  if (depth(value) > MAX_METADATA_DEPTH) throw new InvalidRequest(`metadata must nest at most ${MAX_METADATA_DEPTH} levels`)
 }
 
 const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505'
