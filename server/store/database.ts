@@ -177,6 +177,10 @@ function openPostgres (connectionString: string, options: StoreOptions): Store {
   })
   // An idle client that loses its server emits here; without a listener the process would crash.
   pool.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'idle database connection lost'))
+  // pg-pool removes its error listener from a client while it is checked out, and a client whose server
+  // goes away mid-query also emits 'error' (after failing the query, which becomes a 503): without a
+  // listener of our own that event would crash the process. The pool drops such a client on release.
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 
   const listen: Listen = async (channel, onPayload) => {
