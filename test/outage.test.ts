@@ -62,6 +62,24 @@ if (bin === undefined) {
     t.equal((await introspectAs(tally, rs, survivor)).json().active, true)
   })
 
+  t.test('Postgres hung (SIGSTOP): still 503 within the bound, never a hang; then recovery', async (t) => {
+    pg.pause()
+    try {
+      const results = await Promise.all(requests.map(async ([name, send]) => {
+        const started = Date.now()
+        const res = await send()
+        return { name, res, ms: Date.now() - started }
+      }))
+      for (const { name, res, ms } of results) assertUnavailable(t, res, ms, `hung: ${name}`)
+    } finally {
+      pg.resume()
+    }
+    const intro = await introspectAs(tally, rs, survivor)
+    t.equal(intro.statusCode, 200, `introspection answers once the database resumes: ${intro.body}`)
+    t.equal(intro.json().active, true, 'the token survived (its revocation got a 503)')
+    t.strictSame((await introspectAs(tally, rs, revokedBefore)).json(), { active: false }, 'the revocation from before still holds')
+  })
+
   t.test('Postgres stopped: 503 temporarily_unavailable + Retry-After, quickly, on every endpoint', async (t) => {
     pg.stop()
     for (const [name, send] of requests) {

@@ -2,7 +2,7 @@
 // trust authentication, stopped and started at will (to simulate an outage), always removed at teardown.
 // initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,6 +12,9 @@ export interface TestPostgres {
   port: number
   stop: () => void
   start: () => void
+  /** SIGSTOP / SIGCONT the cluster's own processes (postmaster and its children): a database that hangs. */
+  pause: () => void
+  resume: () => void
   /** Stops the cluster if running and removes its directory; safe to call twice. */
   destroy: () => void
 }
@@ -72,7 +75,24 @@ export async function startTestPostgres (bin: string): Promise<TestPostgres> {
     run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'])
     running = false
   }
+  // Only this cluster's processes: the postmaster's pid from its pid file, and its children.
+  const clusterPids = (): number[] => {
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
+      .split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0)
+    return [postmaster, ...children]
+  }
+  let paused: number[] = []
+  const pause = (): void => {
+    paused = clusterPids()
+    for (const pid of paused) process.kill(pid, 'SIGSTOP')
+  }
+  const resume = (): void => {
+    for (const pid of paused) { try { process.kill(pid, 'SIGCONT') } catch {} }
+    paused = []
+  }
   const destroy = (): void => {
+    resume()
     if (running) { try { stop() } catch {} }
     rmSync(dir, { recursive: true, force: true })
   }
@@ -82,5 +102,5 @@ export async function startTestPostgres (bin: string): Promise<TestPostgres> {
     destroy()
     throw err
   }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, start, stop, destroy }
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, start, stop, pause, resume, destroy }
 }
