@@ -111,16 +111,20 @@ export async function runGrowth (settings: Settings): Promise<GrowthResult> {
   const rate = (rs: RunResult[]): number => median(rs.map((r) => r.reqPerS))
   const p99 = (rs: RunResult[]): number => median(rs.map((r) => r.p99Ms))
   const change = (x: number, y: number): string => Number.isFinite(x) && Number.isFinite(y) ? `${(((y / x) - 1) * 100).toFixed(1)}%` : 'n/a'
-  const row = (p: GrowthPoint): string => `| ${fmt(p.identities)} | ${fmt(p.sessions)} | ${fmt(rate(p.token))} | ${p99(p.token).toFixed(1)} | ${p.introspect.length > 0 ? fmt(rate(p.introspect)) : 'n/a'} | ${p.introspect.length > 0 ? p99(p.introspect).toFixed(1) : 'n/a'} |`
+  // CPU per request (Tally + its Postgres backends) is the figure to compare when the machine is shared:
+  // throughput moves with background load, the work per request much less.
+  const cpu = (rs: RunResult[]): number => rs.reduce((a, r) => a + (r.serverCores + r.dbCores) * r.total / r.reqPerS, 0) / Math.max(1, rs.reduce((a, r) => a + r.total, 0)) * 1e6
+  const other = (rs: RunResult[]): string => rs.length === 0 ? 'n/a' : (rs.reduce((a, r) => a + r.otherCores, 0) / rs.length).toFixed(2)
+  const row = (p: GrowthPoint): string => `| ${fmt(p.identities)} | ${fmt(p.sessions)} | ${fmt(rate(p.token))} | ${p99(p.token).toFixed(1)} | ${fmt(cpu(p.token))} | ${p.introspect.length > 0 ? fmt(rate(p.introspect)) : 'n/a'} | ${p.introspect.length > 0 ? p99(p.introspect).toFixed(1) : 'n/a'} | ${p.introspect.length > 0 ? fmt(cpu(p.introspect)) : 'n/a'} | ${other([...p.token, ...p.introspect])} |`
   const short = b.sessions < bigSessions ? ` Only ${fmt(b.sessions)} of the ${fmt(bigSessions)} session rows fitted in the ${budgetS} s seeding budget.` : ''
   const text = [
     `### Cost growth (Tally only, ${runs} × ${settings.durationS} s per point, ${settings.connections} connections)`,
     '',
-    '| identities | session rows | /token req/s | /token p99 ms | /introspect req/s | /introspect p99 ms |',
-    '|---:|---:|---:|---:|---:|---:|',
+    '| identities | session rows | /token req/s | /token p99 ms | /token CPU µs/req | /introspect req/s | /introspect p99 ms | /introspect CPU µs/req | background load (cores) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row(a), row(b),
     '',
-    `Change from small to large: /token ${change(rate(a.token), rate(b.token))}, /introspect ${change(rate(a.introspect), rate(b.introspect))}. Seeding took ${fmt(seedSeconds.identities ?? 0)} s for identities (with credentials and entitlements) and ${fmt(seedSeconds.sessions ?? 0)} s for sessions, indexes included.${short}`
+    `Change from small to large: /token ${change(rate(a.token), rate(b.token))} req/s and ${change(cpu(a.token), cpu(b.token))} CPU per request, /introspect ${change(rate(a.introspect), rate(b.introspect))} req/s and ${change(cpu(a.introspect), cpu(b.introspect))} CPU per request. Seeding took ${fmt(seedSeconds.identities ?? 0)} s for identities (with credentials and entitlements) and ${fmt(seedSeconds.sessions ?? 0)} s for sessions, indexes included.${short}`
   ].join('\n')
   return { points, seedSeconds, text }
 }
