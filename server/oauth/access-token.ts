@@ -93,6 +93,7 @@ export async function checkAccessToken (db: Db, token: string, issuer: string, n
   if (row.key_state === null || row.key_state === 'removed') return { active: false, reason: 'key_removed' }
   if (row.revoked) return { active: false, reason: 'revoked' }
   if (row.status !== 'active') return { active: false, reason: 'disabled' }
-  if (row.session_epoch < row.current_epoch) return { active: false, reason: 'stale' }
+  // Both must be current: the session's recorded epoch and the token's own claim (equal unless tampered with).
+  if (row.session_epoch < row.current_epoch || claims.epoch < row.current_epoch) return { active: false, reason: 'stale' }
   return { active: true, claims }
 }
