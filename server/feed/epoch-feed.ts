@@ -62,6 +62,7 @@ export class EpochFeed {
   /** Milliseconds since this hub last read the table successfully. */
   get lagMs (): number { return Date.now() - this.#syncedAt }
   get subscriberCount (): number { return this.#subscribers.size }
+  get closed (): boolean { return this.#closed }
   get listening (): boolean { return this.#listener?.connected ?? false }
   /** Backend pid of the LISTEN connection, for tests that cut it. */
   get listenerPid (): number | undefined { return this.#listener?.pid }

@@ -1,7 +1,8 @@
 // GET /epochs/stream (SPEC §4, WHATWG server-sent events): each event is written with its cursor as `id:`,
 // in commit order, from the position the caller gave (Last-Event-ID) or the current one. A heartbeat
-// comment follows each of the hub's successful reads of the table when nothing else was written lately,
-// so a verifier that hears nothing for max_staleness_s knows its view may be old.
+// comment (`: heartbeat lag=<ms since the hub last read the table>`) follows the first catch-up and then
+// the hub's successful reads of the table when nothing else was written lately, so a verifier that hears
+// nothing for max_staleness_s knows its view may be old.
 import type { ServerResponse } from 'node:http'
 import type { Db } from '../store/database.js'
 import { encodeCursor } from './cursor.js'
@@ -16,12 +17,14 @@ export function streamEvents (raw: ServerResponse, headers: Record<string, strin
   let pos = fromSeq
   let pumping = false
   let pending = false
-  let heartbeatDue = false
-  let lastWrite = Date.now()
+  // A heartbeat follows the first catch-up, so a verifier resuming after an outage is current at once.
+  let heartbeatDue = true
+  let lastWrite = 0
   let ended = false
   let unsubscribe = (): void => {}
 
-  raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+  // `Connection: close`: once a stream ends (on shutdown, say) its socket must not linger as keep-alive.
+  raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', connection: 'close', 'x-accel-buffering': 'no' })
   raw.write(`retry: ${RECONNECT_MS}\n: cursor ${encodeCursor(pos)}\n\n`)
 
   const end = (): void => {
@@ -56,7 +59,7 @@ export function streamEvents (raw: ServerResponse, headers: Record<string, strin
           write(chunk)
         }
         // Only once caught up with a successful read of the table may we claim freshness.
-        if (heartbeatDue && !ended && pos >= feed.head && Date.now() - lastWrite >= feed.syncIntervalMs / 2) write(': heartbeat\n\n')
+        if (heartbeatDue && !ended && pos >= feed.head && Date.now() - lastWrite >= feed.syncIntervalMs / 2) write(`: heartbeat lag=${feed.lagMs}\n\n`)
         heartbeatDue = false
       } while (pending && !ended)
     } catch {

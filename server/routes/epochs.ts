@@ -77,6 +77,8 @@ async function epochsRoutes (app: FastifyInstance): Promise<void> {
     const aborted = new AbortController()
     reply.raw.once('close', () => aborted.abort())
     const events = await readOrWait(db, feed, afterSeq, waitMs, aborted.signal)
+    // Woken by shutdown: a socket that turns idle after server.close() would hold it up until keep-alive ends.
+    if (feed.closed) reply.header('connection', 'close')
     const last = events[events.length - 1]
     return { cursor: encodeCursor(last?.seq ?? afterSeq), events: events.map((e) => e.event) }
   }
