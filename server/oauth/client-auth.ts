@@ -1,6 +1,7 @@
 // Client authentication for /token, /introspect, /revoke and the feed (RFC 6749 §2.3, RFC 7523 §3).
 // Exactly one method per request. Every failure is the same InvalidClient, and an unknown client costs
 // the same work as a wrong secret, so neither the body, the status nor the timing tells them apart.
+import { decodeJwt } from 'jose'
 import type { Db } from '../store/database.js'
 import { loadClient, type Client } from '../store/clients.js'
 import { digestsEqual, hashSecret } from '../keys/crypto.js'
@@ -98,9 +99,20 @@ export async function authenticateClient (ctx: ClientAuthContext, presented: Pre
   } catch (err) {
     if (err instanceof InvalidClient) {
       ctx.onFailure?.(presented?.method ?? 'none')
-      ctx.throttle?.recordFailure(sourceAddress, presented?.clientId)
+      ctx.throttle?.recordFailure(sourceAddress, presentedClientId(presented))
     }
     throw err
+  }
+}
+
+/** The client_id a request claims, for throttling: from the credentials, or an assertion's unverified iss. */
+function presentedClientId (presented: PresentedCredentials | undefined): string | undefined {
+  if (presented === undefined || presented.clientId !== undefined) return presented?.clientId
+  try {
+    const iss = decodeJwt(presented.assertion).iss
+    return typeof iss === 'string' ? iss.slice(0, 128) : undefined
+  } catch {
+    return undefined
   }
 }
 
