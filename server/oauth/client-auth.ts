@@ -107,7 +107,7 @@ export async function authenticateClient (ctx: ClientAuthContext, presented: Pre
 
 /** The client_id a request claims, for throttling: from the credentials, or an assertion's unverified iss. */
 function presentedClientId (presented: PresentedCredentials | undefined): string | undefined {
-  if (presented === undefined || presented.clientId !== undefined) return presented?.clientId
+  if (presented === undefined || presented.method !== 'private_key_jwt' || presented.clientId !== undefined) return presented?.clientId
   try {
     const iss = decodeJwt(presented.assertion).iss
     return typeof iss === 'string' ? iss.slice(0, 128) : undefined
