@@ -2,7 +2,7 @@
 // is active now. The check costs one database round trip and no signature verification: every token Tally
 // issues is recorded with the SHA-256 of its exact bytes before it is handed out, so a token whose digest
 // matches its session row is one Tally signed, byte for byte — a forged or altered token cannot match.
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
 
@@ -46,7 +46,9 @@ function decodeSegment (segment: string): Record<string, unknown> | undefined {
 }
 
 /** Parses the parts of a token that shape the lookup; undefined for anything that is not a Tally access token. */
-export function parseAccessToken (token: string, issuer: string): { header: Record<string, unknown>, claims: AccessTokenClaims } | undefined {
+export interface ParsedAccessToken { header: Record<string, unknown>, claims: AccessTokenClaims }
+
+export function parseAccessToken (token: string, issuer: string): ParsedAccessToken | undefined {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return undefined
   const [h, p] = token.split('.') as [string, string, string]
   const header = decodeSegment(h)
@@ -61,8 +63,9 @@ export function parseAccessToken (token: string, issuer: string): { header: Reco
   return { header, claims: claims as unknown as AccessTokenClaims }
 }
 
-interface SessionState {
-  token_hash: Uint8Array
+/** What the store says about a token's session, read with sessionStateOf(). */
+export interface SessionState {
+  token_hash: string
   session_epoch: number
   revoked: boolean
   current_epoch: number
@@ -71,29 +74,51 @@ interface SessionState {
 }
 
 /**
- * Is this token active now? Strictly consistent: reads the session, the identity's current epoch and
- * status and the signing key's state in one query, so a revocation, a narrowing change, a disable or an
- * emergency key removal committed by any instance is seen by the next check.
+ * One SQL value (a JSON object, or null when no session has this jti): the session, the identity's current
+ * epoch and status, and the signing key's state. A caller may evaluate it alongside another query (the
+ * caller's authentication) so that introspection costs one round trip.
  */
-export async function checkAccessToken (db: Db, token: string, issuer: string, nowS = Math.floor(Date.now() / 1000)): Promise<TokenCheck> {
-  const parsed = parseAccessToken(token, issuer)
-  if (parsed === undefined) return { active: false, reason: 'malformed' }
-  const { claims, header } = parsed
-  if (claims.exp <= nowS) return { active: false, reason: 'expired' }
-
-  const { rows } = await sql<SessionState>`
-    select s.token_hash, s.epoch as session_epoch, s.revoked_at is not null as revoked,
-      i.epoch as current_epoch, i.status, k.state as key_state
+export function sessionStateOf (jti: string, kid: string): RawBuilder<SessionState | null> {
+  return sql<SessionState | null>`(select json_build_object(
+      'token_hash', encode(s.token_hash, 'hex'), 'session_epoch', s.epoch, 'revoked', s.revoked_at is not null,
+      'current_epoch', i.epoch, 'status', i.status, 'key_state', k.state)
     from sessions s
     join identities i on i.id = s.identity_id
-    left join signing_keys k on k.kid = ${header.kid as string}
-    where s.jti = ${claims.jti}`.execute(db)
-  const row = rows[0]
-  if (row === undefined || !digestsEqual(Buffer.from(row.token_hash), tokenDigest(token))) return { active: false, reason: 'unknown' }
-  if (row.key_state === null || row.key_state === 'removed') return { active: false, reason: 'key_removed' }
-  if (row.revoked) return { active: false, reason: 'revoked' }
-  if (row.status !== 'active') return { active: false, reason: 'disabled' }
+    left join signing_keys k on k.kid = ${kid}
+    where s.jti = ${jti})`
+}
+
+/** A parsed token that has not expired yet, or the reason it is inactive without asking the store. */
+export function preCheckAccessToken (token: string, issuer: string, nowS = Math.floor(Date.now() / 1000)): ParsedAccessToken | { active: false, reason: InactiveReason } {
+  const parsed = parseAccessToken(token, issuer)
+  if (parsed === undefined) return { active: false, reason: 'malformed' }
+  if (parsed.claims.exp <= nowS) return { active: false, reason: 'expired' }
+  return parsed
+}
+
+/**
+ * Decides from the stored state. The digest comparison proves the presented bytes are the very token
+ * Tally issued under this jti; the rest is the strict state: key not removed, not revoked, identity
+ * active, epoch current.
+ */
+export function evaluateAccessToken (parsed: ParsedAccessToken, token: string, state: SessionState | null | undefined): TokenCheck {
+  if (state == null || !digestsEqual(Buffer.from(state.token_hash, 'hex'), tokenDigest(token))) return { active: false, reason: 'unknown' }
+  if (state.key_state === null || state.key_state === 'removed') return { active: false, reason: 'key_removed' }
+  if (state.revoked) return { active: false, reason: 'revoked' }
+  if (state.status !== 'active') return { active: false, reason: 'disabled' }
   // Both must be current: the session's recorded epoch and the token's own claim (equal unless tampered with).
-  if (row.session_epoch < row.current_epoch || claims.epoch < row.current_epoch) return { active: false, reason: 'stale' }
-  return { active: true, claims }
+  if (state.session_epoch < state.current_epoch || parsed.claims.epoch < state.current_epoch) return { active: false, reason: 'stale' }
+  return { active: true, claims: parsed.claims }
+}
+
+/**
+ * Is this token active now? Strictly consistent: one query reads the session, the identity's current epoch
+ * and status and the signing key's state, so a revocation, a narrowing change, a disable or an emergency
+ * key removal committed by any instance is seen by the next check.
+ */
+export async function checkAccessToken (db: Db, token: string, issuer: string, nowS = Math.floor(Date.now() / 1000)): Promise<TokenCheck> {
+  const parsed = preCheckAccessToken(token, issuer, nowS)
+  if ('active' in parsed) return parsed
+  const { rows } = await sql<{ state: SessionState | null }>`select ${sessionStateOf(parsed.claims.jti, parsed.header.kid as string)} as state`.execute(db)
+  return evaluateAccessToken(parsed, token, rows[0]?.state)
 }

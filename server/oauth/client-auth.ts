@@ -1,9 +1,9 @@
 // Client authentication for /token, /introspect, /revoke and the feed (RFC 6749 §2.3, RFC 7523 §3).
 // Exactly one method per request. Every failure is the same InvalidClient, and an unknown client costs
 // the same work as a wrong secret, so neither the body, the status nor the timing tells them apart.
-import { decodeJwt } from 'jose'
+import type { RawBuilder } from 'kysely'
 import type { Db } from '../store/database.js'
-import { loadClient, type Client } from '../store/clients.js'
+import { loadClientWith, type Client } from '../store/clients.js'
 import { digestsEqual, hashSecret } from '../keys/crypto.js'
 import { InvalidClient, InvalidRequest } from '../errors.js'
 import { verifyClientAssertion } from './client-assertion.js'
@@ -21,6 +21,8 @@ export interface AuthenticatedClient {
   client: Client
   credentialId: string
   method: AuthMethod
+  /** The value of the `alongside` expression, read in the same round trip as the client. */
+  extra?: unknown
 }
 
 export interface ClientAuthContext {
@@ -92,40 +94,38 @@ function secretMatches (client: Client | undefined, digest: Buffer): string | un
  * entitlements (loaded in the same round trip) or throws InvalidClient — or TooManyRequests once the
  * source address or the presented client_id has failed too often (see throttle.ts).
  */
-export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, sourceAddress?: string): Promise<AuthenticatedClient> {
+export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, sourceAddress?: string, alongside?: RawBuilder<unknown>): Promise<AuthenticatedClient> {
   ctx.throttle?.checkAddress(sourceAddress)
   try {
-    return await verifyPresented(ctx, presented)
+    return await verifyPresented(ctx, presented, alongside)
   } catch (err) {
     if (err instanceof InvalidClient) {
       ctx.onFailure?.(presented?.method ?? 'none')
-      ctx.throttle?.recordFailure(sourceAddress, presentedClientId(presented))
+      ctx.throttle?.recordFailure(sourceAddress, throttledClientId(presented))
     }
     throw err
   }
 }
 
-/** The client_id a request claims, for throttling: from the credentials, or an assertion's unverified iss. */
-function presentedClientId (presented: PresentedCredentials | undefined): string | undefined {
-  if (presented === undefined || presented.method !== 'private_key_jwt' || presented.clientId !== undefined) return presented?.clientId
-  try {
-    const iss = decodeJwt(presented.assertion).iss
-    return typeof iss === 'string' ? iss.slice(0, 128) : undefined
-  } catch {
-    return undefined
-  }
+/**
+ * The client_id whose failures are counted: only for shared secrets, the one thing an attacker could
+ * guess online. A signature cannot be guessed, and counting assertion failures per client would only
+ * let anyone push a private_key_jwt client into 429s.
+ */
+function throttledClientId (presented: PresentedCredentials | undefined): string | undefined {
+  return presented !== undefined && presented.method !== 'private_key_jwt' ? presented.clientId : undefined
 }
 
-async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined): Promise<AuthenticatedClient> {
+async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, alongside: RawBuilder<unknown> | undefined): Promise<AuthenticatedClient> {
   if (presented === undefined) throw new InvalidClient({ cause: 'no client authentication' })
   if (presented.method === 'private_key_jwt') {
-    const { client, credentialId } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId)
-    return { client, credentialId, method: presented.method }
+    const { client, credentialId, extra } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId, alongside)
+    return { client, credentialId, method: presented.method, extra }
   }
   const digest = hashSecret(ctx.secretHashKey, presented.secret)
-  const client = presented.clientId.length <= 128 ? await loadClient(ctx.db, presented.clientId) : undefined
+  const { client, extra } = presented.clientId.length <= 128 ? await loadClientWith(ctx.db, presented.clientId, alongside) : { client: undefined, extra: undefined }
   const credentialId = secretMatches(client, digest)
   if (client === undefined || credentialId === undefined) throw new InvalidClient({ cause: 'unknown client or wrong secret' })
   if (client.status !== 'active') throw new InvalidClient({ cause: 'identity is not active' })
-  return { client, credentialId, method: presented.method }
+  return { client, credentialId, method: presented.method, extra }
 }

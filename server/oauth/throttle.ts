@@ -1,6 +1,6 @@
 // Brute-force throttling of client authentication. Counted are FAILURES only, in fixed windows:
 // - per source address: past the limit, that address gets 429 before any secret is checked;
-// - per presented client_id: past the limit, further FAILED attempts get 429 instead of 401, while a
+// - per presented client_id (shared secrets only): past the limit, further FAILED attempts get 429, while a
 //   correct secret still succeeds — so an attacker guessing from elsewhere cannot lock a client out.
 // The client_id key is the string presented, known or not, so a 429 says nothing about whether a client
 // exists. Counters live in this process: they are a soft limit that need not be consistent across

@@ -1,7 +1,7 @@
 // Everything client authentication and the token grant need about one identity, read in ONE round trip:
 // the identity, its usable credentials, its unexpired entitlements with their resources, and the resources
 // it may introspect. The hot path of /token, /introspect and /revoke starts here.
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Db } from './database.js'
 
 export interface ClientCredential {
@@ -47,25 +47,36 @@ interface ClientRowJson {
   introspects: string[]
 }
 
-/** The live (not deleted) identity with this client_id, or undefined. Expired and revoked credentials are left out. */
-export async function loadClient (db: Db, clientId: string): Promise<Client | undefined> {
-  const { rows } = await sql<ClientRowJson>`
-    select i.id, i.client_id, i.kind, i.status, i.epoch, i.token_ttl_s,
-      coalesce((select json_agg(json_build_object('id', c.id, 'type', c.type, 'hash', encode(c.secret_hash, 'hex'), 'jwk', c.jwk))
-        from credentials c
-        where c.identity_id = i.id and c.revoked_at is null and (c.expires_at is null or c.expires_at > now())), '[]') as credentials,
-      coalesce((select json_agg(json_build_object('id', e.id, 'resource_id', r.id, 'resource', r.identifier,
-          'max_ttl', r.max_token_ttl_s, 'scopes', e.scopes, 'conditions', e.conditions,
-          'expires_at', floor(extract(epoch from e.expires_at))::bigint) order by e.created_at, e.id)
-        from entitlements e join resources r on r.id = e.resource_id
-        where e.identity_id = i.id and (e.expires_at is null or e.expires_at > now())), '[]') as entitlements,
-      coalesce((select json_agg(r.identifier)
-        from resource_introspectors ri join resources r on r.id = ri.resource_id
-        where ri.identity_id = i.id), '[]') as introspects
-    from identities i
-    where i.client_id = ${clientId} and i.status <> 'deleted'`.execute(db)
-  const row = rows[0]
-  if (row === undefined) return undefined
+/**
+ * The live (not deleted) identity with this client_id, or undefined. Expired and revoked credentials are
+ * left out. `alongside` is any one-value SQL expression to evaluate in the same round trip (introspection
+ * reads the token's session this way); its value comes back as `extra`.
+ */
+export async function loadClientWith (db: Db, clientId: string, alongside?: RawBuilder<unknown>): Promise<{ client: Client | undefined, extra: unknown }> {
+  const { rows } = await sql<{ client: ClientRowJson | null, extra: unknown }>`
+    select (select row_to_json(c) from (
+      select i.id, i.client_id, i.kind, i.status, i.epoch, i.token_ttl_s,
+        coalesce((select json_agg(json_build_object('id', c.id, 'type', c.type, 'hash', encode(c.secret_hash, 'hex'), 'jwk', c.jwk))
+          from credentials c
+          where c.identity_id = i.id and c.revoked_at is null and (c.expires_at is null or c.expires_at > now())), '[]') as credentials,
+        coalesce((select json_agg(json_build_object('id', e.id, 'resource_id', r.id, 'resource', r.identifier,
+            'max_ttl', r.max_token_ttl_s, 'scopes', e.scopes, 'conditions', e.conditions,
+            'expires_at', floor(extract(epoch from e.expires_at))::bigint) order by e.created_at, e.id)
+          from entitlements e join resources r on r.id = e.resource_id
+          where e.identity_id = i.id and (e.expires_at is null or e.expires_at > now())), '[]') as entitlements,
+        coalesce((select json_agg(r.identifier)
+          from resource_introspectors ri join resources r on r.id = ri.resource_id
+          where ri.identity_id = i.id), '[]') as introspects
+      from identities i
+      where i.client_id = ${clientId} and i.status <> 'deleted') c) as client,
+      ${alongside ?? sql`null`} as extra`.execute(db)
+  const first = rows[0]
+  const row = first?.client ?? undefined
+  if (row === undefined) return { client: undefined, extra: first?.extra }
+  return { client: toClient(row), extra: first?.extra }
+}
+
+function toClient (row: ClientRowJson): Client {
   return {
     id: row.id,
     clientId: row.client_id,
