@@ -50,7 +50,8 @@ export class InvalidTarget extends OAuthError {
 
 /** RFC 6750 §3.1: a bearer token that is missing, malformed, expired, revoked or stale. */
 export class InvalidToken extends OAuthError {
-  constructor (description = 'the access token is not active') { super('invalid_token', description, 401) }
+  /** `missing`: the request carried no bearer token at all (RFC 6750 §3.1: then no error code in the challenge). */
+  constructor (description = 'the access token is not active', readonly missing = false) { super('invalid_token', description, 401) }
 }
 
 /** RFC 6750 §3.1: the token is active but lacks a scope the request needs. */

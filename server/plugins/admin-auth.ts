@@ -31,7 +31,7 @@ async function adminAuthPlugin (app: FastifyInstance): Promise<void> {
   app.decorate('requireAdmin', function requireAdmin (scope: AdminScope): preHandlerAsyncHookHandler {
     return async function checkAdminToken (request: FastifyRequest) {
       const match = BEARER.exec(request.headers.authorization ?? '')
-      if (match === null) throw new InvalidToken('a bearer token for urn:tally:admin is required')
+      if (match === null) throw new InvalidToken('a bearer token for urn:tally:admin is required', true)
       const result = await checkAccessToken(app.tally.db, match[1] as string, app.tally.config.issuer)
       if (!result.active || result.claims.aud !== ADMIN_RESOURCE) throw new InvalidToken()
       const scopes = new Set(result.claims.scope.split(' '))

@@ -52,7 +52,9 @@ async function errorHandlerPlugin (app: FastifyInstance): Promise<void> {
     else request.log.info({ error: oauth.error, cause: oauth.cause instanceof Error ? oauth.cause.message : oauth.cause }, oauth.message)
     if (oauth instanceof InvalidClient) reply.header('www-authenticate', `Basic ${realm}`)
     // RFC 6750 §3: bearer-token errors name the problem in WWW-Authenticate.
-    if (oauth instanceof InvalidToken || oauth instanceof InsufficientScope) {
+    if (oauth instanceof InvalidToken && oauth.missing) {
+      reply.header('www-authenticate', `Bearer ${realm}`)
+    } else if (oauth instanceof InvalidToken || oauth instanceof InsufficientScope) {
       reply.header('www-authenticate', `Bearer ${realm}, error="${oauth.error}", error_description="${oauth.message}"`)
     }
     if (oauth instanceof TemporarilyUnavailable) reply.header('retry-after', String(app.tally?.config.retryAfterS ?? 2))

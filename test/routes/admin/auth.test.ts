@@ -91,7 +91,9 @@ t.test('401 invalid_token without a token, or with one that is not an active adm
     t.equal(res.statusCode, 401, c.msg)
     t.strictSame(res.json(), c.body, c.msg)
     const description = (c.body as { error_description: string }).error_description
-    t.equal(res.headers['www-authenticate'], `Bearer realm="${ISSUER}", error="invalid_token", error_description="${description}"`, `${c.msg}: WWW-Authenticate`)
+    // RFC 6750 §3.1: a request with no bearer token gets a challenge without an error code.
+    const challenge = c.body === missing ? `Bearer realm="${ISSUER}"` : `Bearer realm="${ISSUER}", error="invalid_token", error_description="${description}"`
+    t.equal(res.headers['www-authenticate'], challenge, `${c.msg}: WWW-Authenticate`)
     assertNoStore(t, res, c.msg)
   }
   t.equal((await callWith(app, `Bearer ${admin}`)).statusCode, 200, 'the bootstrap admin token still works')
