@@ -9,7 +9,8 @@
 //
 // Other knobs: BENCH_CONNECTIONS (50), BENCH_WARMUP_S (3), BENCH_CLIENTS (1000), BENCH_VERIFY_S (2),
 // BENCH_TALLY_WORKERS (1; >1 runs the bench's cluster prototype), BENCH_TALLY_PREPARE (1: prototype named
-// prepared statements, see auto-prepare.cjs), BENCH_GROWTH_IDENTITIES (1000000),
+// prepared statements, see auto-prepare.cjs), BENCH_TALLY_BATCH_READS (1: prototype batched hot reads),
+// BENCH_REF (a commit to build instead of the working tree), BENCH_GROWTH_IDENTITIES (1000000),
 // BENCH_GROWTH_SESSIONS (10000000), BENCH_GROWTH_BUDGET_S (300), BENCH_DATABASE_URL (else DATABASE_URL,
 // else postgres://postgres@127.0.0.1:5432/test). Everything listens on 127.0.0.1 only; every server
 // started here is stopped and every schema created here is dropped before the process exits.
@@ -165,8 +166,9 @@ async function main (): Promise<void> {
   const started = Date.now()
   log(`machine: ${machine()}`)
   log('building Tally into node_modules/.cache/tally-bench/dist')
-  buildTally()
-  const report: Record<string, unknown> = { machine: machine(), settings }
+  const built = buildTally()
+  log(`built ${built}`)
+  const report: Record<string, unknown> = { machine: machine(), settings, built }
   const sections: string[] = []
 
   if (settings.compare || settings.profile || settings.queries) {
@@ -185,7 +187,7 @@ async function main (): Promise<void> {
         await oidc.stop()
         oidc = undefined
         report.compare = rows
-        const variant = [settings.tallyWorkers > 1 ? `PROTOTYPE ${settings.tallyWorkers} Tally workers (node:cluster)` : '', settings.tallyPrepare ? 'PROTOTYPE named prepared statements (auto-prepare.cjs)' : ''].filter(Boolean).join(', ')
+        const variant = [settings.tallyWorkers > 1 ? `PROTOTYPE ${settings.tallyWorkers} Tally workers (node:cluster)` : '', settings.tallyBatchReads ? 'PROTOTYPE batched reads + named prepared statements (batch-reads.cjs)' : settings.tallyPrepare ? 'PROTOTYPE named prepared statements (auto-prepare.cjs)' : ''].filter(Boolean).join(', ')
         sections.push(`### Throughput, ${settings.connections} connections, ${settings.runs} × ${settings.durationS} s per server, alternating${variant === '' ? '' : ` — Tally with ${variant}`}\n\n${compareTable(rows)}`)
 
         log('verifier checks/s')
@@ -240,7 +242,7 @@ async function main (): Promise<void> {
   const out = join(dirname(BUILD_DIR), 'last-run.json')
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, JSON.stringify(report, null, 2))
-  process.stdout.write(`\n## Tally bench — ${new Date().toISOString()}\n\nMachine: ${machine()}, Postgres ${String(report.postgres ?? '?')}\n\n${sections.join('\n\n')}\n\n(raw results: ${out}; took ${fmt((Date.now() - started) / 1000)} s)\n`)
+  process.stdout.write(`\n## Tally bench — ${new Date().toISOString()}\n\nMachine: ${machine()}, Postgres ${String(report.postgres ?? '?')}\nTally: ${built}\n\n${sections.join('\n\n')}\n\n(raw results: ${out}; took ${fmt((Date.now() - started) / 1000)} s)\n`)
 }
 
 main().then(() => process.exit(0), (err) => {

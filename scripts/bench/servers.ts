@@ -1,11 +1,11 @@
 // Child processes for the servers under test: the compiled Tally (dist built privately under
 // node_modules/.cache, so the bench never touches the shared dist/) and oidc-provider. Every child is
 // killed on exit, on SIGINT and on failure: the bench leaves no server running.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'tally-bench', 'dist')
@@ -17,14 +17,42 @@ function killAll (): void {
 }
 process.on('exit', killAll)
 
-/** Compiles server/, migrations/ and scripts/ with the project's tsconfig into BUILD_DIR. */
-export function buildTally (): void {
+/**
+ * Compiles server/, migrations/, verifier/ and scripts/ with the project's tsconfig into BUILD_DIR. By
+ * default from the working tree; with BENCH_REF=<commit> from that commit (git archive), so a run measures
+ * a defined version even while others edit the tree (scripts/bench itself always comes from the tree).
+ * Returns a description of what was built.
+ */
+export function buildTally (): string {
+  const ref = process.env.BENCH_REF
+  let project = join(ROOT, 'tsconfig.json')
+  let built = 'working tree'
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
+  try {
+    const head = git('rev-parse', '--short', 'HEAD')
+    const dirty = git('status', '--porcelain', '--', 'server', 'migrations', 'verifier') !== ''
+    built = `working tree at ${head}${dirty ? ' with uncommitted changes in server/, migrations/ or verifier/' : ''}`
+  } catch {}
+  if (ref !== undefined && ref !== '') {
+    const src = join(dirname(BUILD_DIR), 'src')
+    rmSync(src, { recursive: true, force: true })
+    mkdirSync(src, { recursive: true })
+    const commit = git('rev-parse', '--short', ref)
+    const paths = ['server', 'migrations', 'verifier', 'tsconfig.json', 'package.json'].filter((p) => git('ls-tree', '--name-only', commit, p) !== '')
+    const archive = spawnSync('git', ['archive', '--format=tar', commit, ...paths], { cwd: ROOT, maxBuffer: 1 << 28 })
+    spawnSync('tar', ['-x', '-C', src], { input: archive.stdout })
+    cpSync(join(ROOT, 'scripts', 'bench'), join(src, 'scripts', 'bench'), { recursive: true })
+    project = join(src, 'tsconfig.json')
+    built = `commit ${commit} (BENCH_REF=${ref})`
+  }
+  rmSync(BUILD_DIR, { recursive: true, force: true })
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-  const out = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.json'), '--outDir', BUILD_DIR, '--noEmitOnError', 'false',
+  const out = spawnSync(process.execPath, [tsc, '-p', project, '--outDir', BUILD_DIR, '--noEmitOnError', 'false',
     '--declaration', 'false', '--incremental', 'false'], { cwd: ROOT, encoding: 'utf8' })
   if (!existsSync(join(BUILD_DIR, 'server', 'main.js'))) throw new Error(`build failed:\n${out.stdout}${out.stderr}`)
   // Type errors in files being edited by others do not stop the emit; they are shown, not fatal.
   if (out.status !== 0) process.stderr.write(`bench: tsc reported errors (emitted anyway):\n${out.stdout.split('\n').slice(0, 10).join('\n')}\n`)
+  return built
 }
 
 export async function freePort (): Promise<number> {

@@ -55,7 +55,10 @@ export async function startTally (dep: TallyDeployment, options: TallyStart = {}
   const workers = options.workers ?? 1
   const script = workers > 1 ? join(BUILD_DIR, 'scripts', 'bench', 'cluster-main.js') : join(BUILD_DIR, 'server', 'main.js')
   // Prototype switch (bench only): named prepared statements for every store query, see auto-prepare.cjs.
-  const preload = process.env.BENCH_TALLY_PREPARE === '1' ? ['--require', join(ROOT, 'scripts', 'bench', 'auto-prepare.cjs')] : []
+  // BENCH_TALLY_BATCH_READS=1 also groups the hot reads of concurrent requests (batch-reads.cjs, which loads auto-prepare).
+  const preload = process.env.BENCH_TALLY_BATCH_READS === '1'
+    ? ['--require', join(ROOT, 'scripts', 'bench', 'batch-reads.cjs')]
+    : process.env.BENCH_TALLY_PREPARE === '1' ? ['--require', join(ROOT, 'scripts', 'bench', 'auto-prepare.cjs')] : []
   return await startServer({
     name: 'tally',
     script,
