@@ -1,11 +1,11 @@
 // npm run keys:rotate [-- --emergency]: rotate the signing key from the command line (SPEC §5 semantics).
-import { loadConfig } from '../server/config.js'
+import { loadConfigOrExit } from '../server/config.js'
 import { rotateSigningKey } from '../server/keys/rotation.js'
 import { migrateToLatest, openStore } from '../server/store/database.js'
 import { recordAudit } from '../server/store/audit.js'
 
 const emergency = process.argv.includes('--emergency')
-const config = loadConfig()
+const config = loadConfigOrExit()
 const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
 try {
   await migrateToLatest(store.db)

@@ -3,7 +3,7 @@
 // takes at start, so it is safe beside running instances on Postgres. Logs each migration applied and
 // exits 1 with one clear line on any error. From a production image: `node dist/scripts/migrate.js`.
 // Embedded PGlite is one process's database: stop the server on that DATA_DIR before running this.
-import { ConfigError, loadConfig, type Config } from '../server/config.js'
+import { loadConfigOrExit, type Config } from '../server/config.js'
 import { migrateToLatest, openStore, type Store } from '../server/store/database.js'
 
 /** A readable reason: connection failures can be an AggregateError with an empty message. */
@@ -32,16 +32,7 @@ function describeTarget (config: Config): string {
 }
 
 async function migrate (): Promise<void> {
-  let config: Config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const problem of err.problems) process.stderr.write(`tally: configuration error: ${problem}\n`)
-      process.exit(1)
-    }
-    throw err
-  }
+  const config = loadConfigOrExit()
 
   process.stdout.write(`tally: migrating ${describeTarget(config)}\n`)
   let store: Store

@@ -127,6 +127,17 @@ export function loadConfig (env: Env = process.env): Config {
   })
 }
 
+/** For entry points: the config, or one stderr line per problem and exit 1 (SPEC §2). */
+export function loadConfigOrExit (env: Env = process.env): Config {
+  try {
+    return loadConfig(env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    for (const problem of err.problems) process.stderr.write(`tally: configuration error: ${problem}\n`)
+    process.exit(1)
+  }
+}
+
 // Embedded mode is for a newcomer's machine: the key is generated once, kept beside the database, mode 0600.
 function embeddedKeyEncryptionKey (dataDir: string): Buffer {
   const path = join(dataDir, 'key-encryption-key')

@@ -1,19 +1,10 @@
 // Entry point: load config, build the app, listen; on SIGTERM/SIGINT stop accepting, finish in-flight
 // requests, close the database and exit 0.
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfigOrExit } from './config.js'
 
 async function main (): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const problem of err.problems) process.stderr.write(`tally: configuration error: ${problem}\n`)
-      process.exit(1)
-    }
-    throw err
-  }
+  const config = loadConfigOrExit()
   const app = await buildApp(config)
   let closing = false
   const shutdown = (signal: string): void => {
