@@ -41,8 +41,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } }
   })
   // RFC 6749 §5.1, RFC 7662 §2.2: responses carrying tokens or token state must not be cached.
+  app.decorate('draining', false)
   app.addHook('onRequest', async function noStore (_request, reply) {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    // While shutting down, tell keep-alive clients to take their next request elsewhere.
+    if (app.draining) reply.header('connection', 'close')
   })
   await app.register(tallyPlugin, { config, store: options.store })
   await app.register(errorHandler)

@@ -2,6 +2,7 @@
 // requests, close the database and exit 0.
 import { buildApp } from './app.js'
 import { loadConfigOrExit } from './config.js'
+import { gracefulClose } from './shutdown.js'
 
 async function main (): Promise<void> {
   const config = loadConfigOrExit()
@@ -11,7 +12,7 @@ async function main (): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
-    app.close().then(() => process.exit(0), (err) => { app.log.error({ err }, 'shutdown failed'); process.exit(1) })
+    gracefulClose(app).then(() => process.exit(0), (err) => { app.log.error({ err }, 'shutdown failed'); process.exit(1) })
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))

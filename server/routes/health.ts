@@ -6,6 +6,8 @@ import { TemporarilyUnavailable } from '../errors.js'
 export default async function healthRoutes (app: FastifyInstance): Promise<void> {
   app.get('/healthz', async function healthz () { return { status: 'ok' } })
   app.get('/readyz', async function readyz () {
+    // A draining instance tells its load balancer to stop sending traffic.
+    if (app.draining) throw new TemporarilyUnavailable({ cause: 'shutting down' })
     try {
       await sql`select 1`.execute(app.tally.db)
     } catch (err) {
