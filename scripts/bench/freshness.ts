@@ -106,8 +106,10 @@ async function main (): Promise<void> {
     console.log(`freshness over ${CHANGES} changes (${TRANSPORT}, admin 200 on A -> verifier on B refuses): ` +
       `p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(latencies[latencies.length - 1] as number)} ms`)
   } finally {
-    await verifier?.close()
+    // Servers first: a client that aborts a request first leaves undici opening a socket that sends
+    // nothing, and server.close() would wait for it to time out.
     for (const app of apps) await app.close()
+    await verifier?.close()
     await withClient(async (c) => await c.query(`drop schema ${schema} cascade`))
   }
 }
