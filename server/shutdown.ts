@@ -13,6 +13,8 @@ declare module 'fastify' {
 }
 
 export const DEFAULT_GRACE_MS = 1000
+/** After this long, connections that still hold the close up (a client that never sends) are cut. */
+export const CLOSE_DEADLINE_MS = 10_000
 
 export async function gracefulClose (app: FastifyInstance, graceMs = DEFAULT_GRACE_MS): Promise<void> {
   app.draining = true
@@ -23,5 +25,11 @@ export async function gracefulClose (app: FastifyInstance, graceMs = DEFAULT_GRA
       setTimeout(resolve, graceMs).unref()
     })
   }
-  await app.close()
+  const deadline = setTimeout(() => app.server.closeAllConnections(), CLOSE_DEADLINE_MS)
+  deadline.unref()
+  try {
+    await app.close()
+  } finally {
+    clearTimeout(deadline)
+  }
 }

@@ -6,7 +6,7 @@
 import type { Store } from '../store/database.js'
 import { EPOCH_CHANNEL } from '../store/epochs.js'
 import { readEventsAfter, PAGE_SIZE, type SequencedEvent } from './events.js'
-import { startListener, type FeedListener } from './listener.js'
+import { startListener, type FeedListener } from '../store/listener.js'
 
 export type FeedSignal = 'events' | 'sync' | 'close'
 export type FeedSubscriber = (signal: FeedSignal) => void

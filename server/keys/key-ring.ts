@@ -1,6 +1,7 @@
 // This instance's view of the shared signing keys: reloaded from the database on a timer and after a
 // local rotation, so every instance signs with the same key and publishes the same JWKS.
-import type { Db, Listen } from '../store/database.js'
+import type { Db, Store } from '../store/database.js'
+import { startListener, type FeedListener } from '../store/listener.js'
 import { currentSigningKey, KEYS_CHANNEL, loadSigningKeys, type PublicJwk, type SigningKey } from './keystore.js'
 
 const RELOAD_INTERVAL_MS = 15_000
@@ -8,30 +9,27 @@ const RELOAD_INTERVAL_MS = 15_000
 export class KeyRing {
   #keys: SigningKey[] = []
   #timer: NodeJS.Timeout | undefined
-  #unlisten: (() => Promise<void>) | undefined
+  #listener: FeedListener | undefined
 
   constructor (private readonly db: Db, private readonly kek: Buffer, private readonly onError: (err: unknown) => void) {}
 
   /**
    * Loads the keys, then reloads on every rotation notice (so an emergency rotation stops this instance
-   * signing with a removed key at once) and on a timer (in case a notice was missed while disconnected).
+   * signing with a removed key at once), after every reconnection of the listener (a notice may have been
+   * missed while it was down) and on a timer.
    */
-  async start (listen?: Listen): Promise<void> {
+  async start (store?: Store, databaseUrl?: string): Promise<void> {
     await this.reload()
     this.#timer = setInterval(() => { this.reload().catch(this.onError) }, RELOAD_INTERVAL_MS)
     this.#timer.unref()
-    if (listen !== undefined) {
-      try {
-        this.#unlisten = await listen(KEYS_CHANNEL, () => { this.reload().catch(this.onError) })
-      } catch (err) {
-        this.onError(err)
-      }
-    }
+    if (store === undefined) return
+    const reload = (): void => { this.reload().catch(this.onError) }
+    this.#listener = await startListener(store, databaseUrl, KEYS_CHANNEL, { onNotify: reload, onConnected: reload, onDisconnected: this.onError })
   }
 
   async stop (): Promise<void> {
     clearInterval(this.#timer)
-    await this.#unlisten?.()
+    await this.#listener?.close()
   }
 
   async reload (): Promise<void> {

@@ -1,5 +1,6 @@
 // Purges of rows nobody needs any more, in small batches so that no statement holds locks for long:
-// sessions past exp + retention, used client-assertion jtis past their exp, feed events past retention.
+// sessions past exp + retention, used client-assertion jtis past their exp, feed events past retention
+// (always keeping the newest, so that the feed's cursor never falls back and every cursor turns 410).
 // `skip locked` lets several instances purge at once without waiting on each other.
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
@@ -30,6 +31,7 @@ export async function purgeExpired (db: Db, options: { sessionRetentionS: number
   const events = await inBatches(async () => Number((await sql`
     delete from epoch_events where seq in (
       select seq from epoch_events where at < now() - make_interval(secs => ${options.feedRetentionS})
+        and seq < (select max(seq) from epoch_events)
       order by seq limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
   return { sessions, assertions, events }
 }

@@ -25,7 +25,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
   await ensureSigningKey(db, config.keyEncryptionKey)
   const keys = new KeyRing(db, config.keyEncryptionKey, (err) => app.log.warn({ err }, 'signing key reload failed'))
-  await keys.start(store.listen)
+  await keys.start(store, config.databaseUrl)
   const secretHashKey = deriveSecretHashKey(config.keyEncryptionKey)
   await bootstrapAdmin({ db, config, secretHashKey, log: app.log })
 

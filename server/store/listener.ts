@@ -1,9 +1,10 @@
-// The feed's one LISTEN connection per instance. On Postgres it is a dedicated client that reconnects
-// with capped, jittered exponential backoff whenever the connection is lost; the hub polls the table
-// while it is down, so a lost NOTIFY delays an event but never loses it. PGlite runs in this process and
+// A LISTEN connection that survives outages, for the epoch feed and the key ring. On Postgres it is a
+// dedicated client that reconnects with capped, jittered exponential backoff whenever the connection is
+// lost; onConnected tells the user to re-read what it may have missed (the feed polls the table while the
+// listener is down), so a lost NOTIFY delays a change but never loses it. PGlite runs in this process and
 // cannot lose its connection, so the store's own listen() serves.
 import pg from 'pg'
-import type { Store } from '../store/database.js'
+import type { Store } from './database.js'
 
 export interface FeedListenerEvents {
   /** A notification arrived (the payload is the seq, but the hub reads the table anyway). */
