@@ -8,6 +8,7 @@ import pg from 'pg'
 import { Migrator } from 'kysely/migration'
 import { migrationProvider } from '../../migrations/index.js'
 import { PGliteDialect } from './pglite-dialect.js'
+import { PreparingClient } from './prepared-client.js'
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -173,7 +174,8 @@ function openPostgres (connectionString: string, options: StoreOptions): Store {
     query_timeout: STATEMENT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
-    application_name: 'tally'
+    application_name: 'tally',
+    Client: PreparingClient
   })
   // An idle client that loses its server emits here; without a listener the process would crash.
   pool.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'idle database connection lost'))

@@ -1,7 +1,7 @@
 // Group commit for sessions: every /token request must see its session durably stored before it answers,
 // but a transaction per token would cap throughput at the database's commit rate. Rows that arrive while
 // a flush is under way wait for the next flush, which inserts them all in one statement (one commit).
-import type { Insertable } from 'kysely'
+import { sql, type Insertable } from 'kysely'
 import type { Db, SessionTable } from './database.js'
 
 type SessionRow = Insertable<SessionTable>
@@ -34,7 +34,7 @@ export class SessionWriter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH)
       try {
-        await this.db.insertInto('sessions').values(batch.map((p) => p.row)).execute()
+        await insertSessions(this.db, batch.map((p) => p.row))
         for (const p of batch) p.resolve()
       } catch (err) {
         for (const p of batch) p.reject(err)
@@ -42,4 +42,18 @@ export class SessionWriter {
     }
     this.#flushing = false
   }
+}
+
+/**
+ * One statement shape whatever the batch size (arrays through unnest), so it is prepared once per
+ * connection; cheaper per row than a multi-row VALUES list, too.
+ */
+async function insertSessions (db: Db, rows: SessionRow[]): Promise<void> {
+  const col = <T>(pick: (r: SessionRow) => T): T[] => rows.map(pick)
+  await sql`
+    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid)
+    select * from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
+      ${col((r) => r.resource_id)}::uuid[], ${col((r) => r.scope)}::text[], ${col((r) => r.iat)}::timestamptz[],
+      ${col((r) => r.exp)}::timestamptz[], ${col((r) => r.credential_id ?? null)}::uuid[],
+      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[])`.execute(db)
 }
