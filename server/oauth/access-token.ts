@@ -5,6 +5,7 @@
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
+import type { SessionState } from '../store/clients.js'
 
 export interface TokenEntitlement {
   resource: string
@@ -63,22 +64,12 @@ export function parseAccessToken (token: string, issuer: string): ParsedAccessTo
   return { header, claims: claims as unknown as AccessTokenClaims }
 }
 
-/** What the store says about a token's session, read with sessionStateOf(). */
-export interface SessionState {
-  token_hash: string
-  session_epoch: number
-  revoked: boolean
-  current_epoch: number
-  status: string
-  key_state: string | null
-}
-
 /**
  * One SQL value (a JSON object, or null when no session has this jti): the session, the identity's current
- * epoch and status, and the signing key's state. A caller may evaluate it alongside another query (the
- * caller's authentication) so that introspection costs one round trip.
+ * epoch and status, and the signing key's state. (Introspection reads the same thing through ClientLoader,
+ * together with the caller.)
  */
-export function sessionStateOf (jti: string, kid: string): RawBuilder<SessionState | null> {
+function sessionStateOf (jti: string, kid: string): RawBuilder<SessionState | null> {
   return sql<SessionState | null>`(select json_build_object(
       'token_hash', encode(s.token_hash, 'hex'), 'session_epoch', s.epoch, 'revoked', s.revoked_at is not null,
       'current_epoch', i.epoch, 'status', i.status, 'key_state', k.state)

@@ -2,9 +2,9 @@
 // half was registered through the admin API. The assertion's jti is single-use across every instance: the
 // primary key of used_assertions makes the first insert win and every replay fail, atomically.
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose'
-import { sql, type RawBuilder } from 'kysely'
+import { sql } from 'kysely'
 import { InvalidClient } from '../errors.js'
-import { loadClientWith, type Client } from '../store/clients.js'
+import type { Client, SessionState, TokenRef } from '../store/clients.js'
 import type { ClientAuthContext } from './client-auth.js'
 
 // RFC 8725 §3.1: asymmetric algorithms only — never none, never HMAC (which a public key could "sign").
@@ -13,7 +13,7 @@ const LEEWAY_S = 30
 const MAX_LIFETIME_S = 300
 const MAX_ASSERTION_LENGTH = 8192
 
-export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: string, bodyClientId: string | undefined, alongside?: RawBuilder<unknown>): Promise<{ client: Client, credentialId: string, extra: unknown }> {
+export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: string, bodyClientId: string | undefined, token?: TokenRef): Promise<{ client: Client, credentialId: string, session: SessionState | null }> {
   let clientId: string
   let kid: unknown
   try {
@@ -30,7 +30,7 @@ export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: 
   } catch (err) {
     throw new InvalidClient({ cause: err })
   }
-  const { client, extra } = clientId.length <= 128 ? await loadClientWith(ctx.db, clientId, alongside) : { client: undefined, extra: undefined }
+  const { client, session } = clientId.length <= 128 ? await ctx.clients.load(clientId, token) : { client: undefined, session: null }
   if (client === undefined || client.status !== 'active') throw new InvalidClient({ cause: 'unknown or inactive client' })
 
   const candidates = client.credentials.filter((c) => c.type === 'jwk' && (kid === undefined || c.jwk?.kid === kid))
@@ -60,7 +60,7 @@ export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: 
       insert into used_assertions (identity_id, jti, exp) values (${client.id}, ${payload.jti}, to_timestamp(${exp + LEEWAY_S}))
       on conflict do nothing returning jti`.execute(ctx.db)
     if (rows.length === 0) throw new InvalidClient({ cause: 'assertion replayed' })
-    return { client, credentialId: credential.id, extra }
+    return { client, credentialId: credential.id, session }
   }
   throw new InvalidClient({ cause: 'no registered key verifies the assertion' })
 }

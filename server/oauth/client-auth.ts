@@ -1,9 +1,8 @@
 // Client authentication for /token, /introspect, /revoke and the feed (RFC 6749 §2.3, RFC 7523 §3).
 // Exactly one method per request. Every failure is the same InvalidClient, and an unknown client costs
 // the same work as a wrong secret, so neither the body, the status nor the timing tells them apart.
-import type { RawBuilder } from 'kysely'
 import type { Db } from '../store/database.js'
-import { loadClientWith, type Client } from '../store/clients.js'
+import type { Client, ClientLoader, SessionState, TokenRef } from '../store/clients.js'
 import { digestsEqual, hashSecret } from '../keys/crypto.js'
 import { InvalidClient, InvalidRequest } from '../errors.js'
 import { verifyClientAssertion } from './client-assertion.js'
@@ -21,12 +20,13 @@ export interface AuthenticatedClient {
   client: Client
   credentialId: string
   method: AuthMethod
-  /** The value of the `alongside` expression, read in the same round trip as the client. */
-  extra?: unknown
+  /** The presented token's session state, when a TokenRef was given (read in the same round trip). */
+  session?: SessionState | null
 }
 
 export interface ClientAuthContext {
   db: Db
+  clients: ClientLoader
   secretHashKey: Buffer
   issuer: string
   tokenEndpoint: string
@@ -94,10 +94,10 @@ function secretMatches (client: Client | undefined, digest: Buffer): string | un
  * entitlements (loaded in the same round trip) or throws InvalidClient — or TooManyRequests once the
  * source address or the presented client_id has failed too often (see throttle.ts).
  */
-export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, sourceAddress?: string, alongside?: RawBuilder<unknown>): Promise<AuthenticatedClient> {
+export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, sourceAddress?: string, token?: TokenRef): Promise<AuthenticatedClient> {
   ctx.throttle?.checkAddress(sourceAddress)
   try {
-    return await verifyPresented(ctx, presented, alongside)
+    return await verifyPresented(ctx, presented, token)
   } catch (err) {
     if (err instanceof InvalidClient) {
       ctx.onFailure?.(presented?.method ?? 'none')
@@ -116,16 +116,16 @@ function throttledClientId (presented: PresentedCredentials | undefined): string
   return presented !== undefined && presented.method !== 'private_key_jwt' ? presented.clientId : undefined
 }
 
-async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, alongside: RawBuilder<unknown> | undefined): Promise<AuthenticatedClient> {
+async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, token: TokenRef | undefined): Promise<AuthenticatedClient> {
   if (presented === undefined) throw new InvalidClient({ cause: 'no client authentication' })
   if (presented.method === 'private_key_jwt') {
-    const { client, credentialId, extra } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId, alongside)
-    return { client, credentialId, method: presented.method, extra }
+    const { client, credentialId, session } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId, token)
+    return { client, credentialId, method: presented.method, session }
   }
   const digest = hashSecret(ctx.secretHashKey, presented.secret)
-  const { client, extra } = presented.clientId.length <= 128 ? await loadClientWith(ctx.db, presented.clientId, alongside) : { client: undefined, extra: undefined }
+  const { client, session } = presented.clientId.length <= 128 ? await ctx.clients.load(presented.clientId, token) : { client: undefined, session: null }
   const credentialId = secretMatches(client, digest)
   if (client === undefined || credentialId === undefined) throw new InvalidClient({ cause: 'unknown client or wrong secret' })
   if (client.status !== 'active') throw new InvalidClient({ cause: 'identity is not active' })
-  return { client, credentialId, method: presented.method, extra }
+  return { client, credentialId, method: presented.method, session }
 }

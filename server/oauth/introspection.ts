@@ -1,9 +1,8 @@
 // RFC 7662 §2.2 token introspection. Everything that is not an active token this caller may see is exactly
 // {"active": false}: the response never says why, so it leaks nothing about tokens of other audiences.
 // One round trip: the token's session state is read in the same statement that loads the caller.
-import type { RawBuilder } from 'kysely'
-import { ADMIN_RESOURCE, heldScopes, type Client } from '../store/clients.js'
-import { evaluateAccessToken, preCheckAccessToken, sessionStateOf, type SessionState, type TokenCheck, type ParsedAccessToken, type InactiveReason } from './access-token.js'
+import { ADMIN_RESOURCE, heldScopes, type Client, type SessionState, type TokenRef } from '../store/clients.js'
+import { evaluateAccessToken, preCheckAccessToken, type TokenCheck, type ParsedAccessToken, type InactiveReason } from './access-token.js'
 
 export type IntrospectionResponse = { active: false } | ({ active: true, token_type: 'Bearer' } & Record<string, unknown>)
 
@@ -15,19 +14,19 @@ export function mayIntrospect (caller: Client, audience: string): boolean {
 export interface PreparedIntrospection {
   token: string
   parsed: ParsedAccessToken | { active: false, reason: InactiveReason }
-  /** The SQL expression to read alongside the caller, when the token needs the store at all. */
-  alongside: RawBuilder<unknown> | undefined
+  /** The session to read with the caller, when the token needs the store at all. */
+  ref: TokenRef | undefined
 }
 
 export function prepareIntrospection (token: string, issuer: string): PreparedIntrospection {
   const parsed = preCheckAccessToken(token, issuer)
-  return { token, parsed, alongside: 'active' in parsed ? undefined : sessionStateOf(parsed.claims.jti, parsed.header.kid as string) }
+  return { token, parsed, ref: 'active' in parsed ? undefined : { jti: parsed.claims.jti, kid: parsed.header.kid as string } }
 }
 
-export function introspectionResponse (caller: Client, prepared: PreparedIntrospection, state: unknown): IntrospectionResponse {
+export function introspectionResponse (caller: Client, prepared: PreparedIntrospection, state: SessionState | null | undefined): IntrospectionResponse {
   const result: TokenCheck = 'active' in prepared.parsed
     ? prepared.parsed
-    : evaluateAccessToken(prepared.parsed, prepared.token, state as SessionState | null | undefined)
+    : evaluateAccessToken(prepared.parsed, prepared.token, state)
   if (!result.active || !mayIntrospect(caller, result.claims.aud)) return { active: false }
   const c = result.claims
   return {

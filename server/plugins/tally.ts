@@ -10,6 +10,7 @@ import { KeyRing } from '../keys/key-ring.js'
 import { ensureSigningKey } from '../keys/keystore.js'
 import { migrateToLatest, openStore, type Store } from '../store/database.js'
 import { SessionWriter } from '../store/session-writer.js'
+import { ClientLoader } from '../store/clients.js'
 import { AuthThrottle } from '../oauth/throttle.js'
 
 export interface TallyPluginOptions {
@@ -35,7 +36,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
     db,
     keys,
     sessions: new SessionWriter(db),
-    clientAuth: { db, secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle() }
+    clientAuth: { db, clients: new ClientLoader(db), secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle() }
   })
   app.addHook('onClose', async () => {
     await keys.stop()

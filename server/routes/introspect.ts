@@ -12,9 +12,9 @@ export default async function introspectRoute (app: FastifyInstance): Promise<vo
     const presented = presentedCredentials(request.headers.authorization, params)
     // RFC 7662 §2.1: token REQUIRED; token_type_hint OPTIONAL and never trusted here.
     const prepared = params.token === undefined ? undefined : prepareIntrospection(params.token, app.tally.config.issuer)
-    const { client, extra } = await authenticateClient(app.tally.clientAuth, presented, request.ip, prepared?.alongside)
+    const { client, session } = await authenticateClient(app.tally.clientAuth, presented, request.ip, prepared?.ref)
     if (prepared === undefined) throw new InvalidRequest('token is required')
-    const response = introspectionResponse(client, prepared, extra)
+    const response = introspectionResponse(client, prepared, session)
     app.metrics.introspections.inc({ outcome: response.active ? 'active' : 'inactive' })
     return response
   })

@@ -1,6 +1,7 @@
-// Everything client authentication and the token grant need about one identity, read in ONE round trip:
-// the identity, its usable credentials, its unexpired entitlements with their resources, and the resources
-// it may introspect. The hot path of /token, /introspect and /revoke starts here.
+// Everything client authentication and the token grant need about one identity, read in ONE round trip
+// (shared with concurrent requests): the identity, its usable credentials, its unexpired entitlements with
+// their resources, and the resources it may introspect. The hot path of /token, /introspect and /revoke
+// starts here.
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from './database.js'
 
@@ -47,14 +48,26 @@ interface ClientRowJson {
   introspects: string[]
 }
 
-/**
- * The live (not deleted) identity with this client_id, or undefined. Expired and revoked credentials are
- * left out. `alongside` is any one-value SQL expression to evaluate in the same round trip (introspection
- * reads the token's session this way); its value comes back as `extra`.
- */
-export async function loadClientWith (db: Db, clientId: string, alongside?: RawBuilder<unknown>): Promise<{ client: Client | undefined, extra: unknown }> {
-  const { rows } = await sql<{ client: ClientRowJson | null, extra: unknown }>`
-    select (select row_to_json(c) from (
+/** A token whose session state is read in the same statement as its presenter (introspection). */
+export interface TokenRef { jti: string, kid: string }
+
+/** What the store says about a token's session; see evaluateAccessToken. */
+export interface SessionState {
+  token_hash: string
+  session_epoch: number
+  revoked: boolean
+  current_epoch: number
+  status: string
+  key_state: string | null
+}
+
+export interface ClientLookup { client: Client | undefined, session: SessionState | null }
+
+// One row per requested client_id, in request order. Expired and revoked credentials and expired
+// entitlements are left out. One statement shape whatever the batch size, so it is prepared once.
+const LOAD_CLIENTS = (clientIds: string[], jtis: Array<string | null>, kids: Array<string | null>): RawBuilder<{ client: ClientRowJson | null, session: SessionState | null }> => sql`
+  select
+    (select row_to_json(c) from (
       select i.id, i.client_id, i.kind, i.status, i.epoch, i.token_ttl_s,
         coalesce((select json_agg(json_build_object('id', c.id, 'type', c.type, 'hash', encode(c.secret_hash, 'hex'), 'jwk', c.jwk))
           from credentials c
@@ -68,12 +81,57 @@ export async function loadClientWith (db: Db, clientId: string, alongside?: RawB
           from resource_introspectors ri join resources r on r.id = ri.resource_id
           where ri.identity_id = i.id), '[]') as introspects
       from identities i
-      where i.client_id = ${clientId} and i.status <> 'deleted') c) as client,
-      ${alongside ?? sql`null`} as extra`.execute(db)
-  const first = rows[0]
-  const row = first?.client ?? undefined
-  if (row === undefined) return { client: undefined, extra: first?.extra }
-  return { client: toClient(row), extra: first?.extra }
+      where i.client_id = k.client_id and i.status <> 'deleted') c) as client,
+    (select json_build_object(
+        'token_hash', encode(s.token_hash, 'hex'), 'session_epoch', s.epoch, 'revoked', s.revoked_at is not null,
+        'current_epoch', si.epoch, 'status', si.status, 'key_state', sk.state)
+      from sessions s
+      join identities si on si.id = s.identity_id
+      left join signing_keys sk on sk.kid = k.kid
+      where s.jti = k.jti::uuid) as session
+  from unnest(${clientIds}::text[], ${jtis}::text[], ${kids}::text[]) with ordinality as k(client_id, jti, kid, n)
+  order by k.n`
+
+interface Pending { clientId: string, token: TokenRef | undefined, resolve: (lookup: ClientLookup) => void, reject: (err: unknown) => void }
+
+const MAX_BATCH = 256
+
+/**
+ * Loads clients for authentication — and, for introspection, the presented token's session state — with
+ * the lookups of every request that arrives in the same turn of the event loop grouped into one statement
+ * (one round trip for all of them). Each lookup still starts after its request arrived, so what it reads
+ * is as fresh as a query of its own: strict consistency is kept.
+ */
+export class ClientLoader {
+  #queue: Pending[] = []
+  #scheduled = false
+
+  constructor (private readonly db: Db) {}
+
+  async load (clientId: string, token?: TokenRef): Promise<ClientLookup> {
+    return await new Promise<ClientLookup>((resolve, reject) => {
+      this.#queue.push({ clientId, token, resolve, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(() => { this.#flush() })
+      }
+    })
+  }
+
+  #flush (): void {
+    this.#scheduled = false
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH)
+      LOAD_CLIENTS(batch.map((p) => p.clientId), batch.map((p) => p.token?.jti ?? null), batch.map((p) => p.token?.kid ?? null))
+        .execute(this.db)
+        .then(({ rows }) => {
+          batch.forEach((p, i) => {
+            const row = rows[i]
+            p.resolve({ client: row?.client == null ? undefined : toClient(row.client), session: row?.session ?? null })
+          })
+        }, (err: unknown) => { for (const p of batch) p.reject(err) })
+    }
+  }
 }
 
 function toClient (row: ClientRowJson): Client {
