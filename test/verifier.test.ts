@@ -224,3 +224,69 @@ t.test('the fastify hook answers RFC 6750 errors', async (t) => {
   t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="stale"')
   t.strictSame(res.json(), { error: 'invalid_token', error_description: 'stale' })
 })
+
+t.test('first sight checks header, claims and signature; a cached token shields no other string', async (t) => {
+  const [a] = await cluster(t) as [Instance]
+  const f = await feedFixture(a.app)
+  const v = await verifierOn(a, f)
+  const token = await mint(a.app, f.svc, f.resource, 'read')
+  const [h, p, s] = token.split('.') as [string, string, string]
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>
+  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  t.match(await v.verify(token), { active: true }, 'the genuine token is cached now')
+
+  const { privateKey } = await generateKeyPair('ES256')
+  const otherSignature = (await new SignJWT(JSON.parse(Buffer.from(p, 'base64url').toString())).setProtectedHeader(header as { alg: string }).sign(privateKey)).split('.')[2] as string
+  const flipped = Buffer.from(s, 'base64url')
+  flipped[10] = (flipped[10] as number) ^ 1
+  const cases: Array<[string, string]> = [
+    ['the cached claims under another key\'s signature', `${h}.${p}.${otherSignature}`],
+    ['the cached claims with one signature bit flipped', `${h}.${p}.${flipped.toString('base64url')}`],
+    ['the cached claims with no signature', `${h}.${p}.`],
+    ['a character outside base64url in the signature', `${h}.${p}.${s}!`],
+    ['a signature one byte short', `${h}.${p}.${Buffer.from(s, 'base64url').subarray(1).toString('base64url')}`],
+    ['alg none', `${b64({ ...header, alg: 'none' })}.${p}.`],
+    ['alg HS256 (the public key as a secret)', `${b64({ ...header, alg: 'HS256' })}.${p}.${s}`],
+    ['typ JWT instead of at+jwt', `${b64({ ...header, typ: 'JWT' })}.${p}.${s}`],
+    ['no kid', `${b64({ alg: header.alg, typ: header.typ })}.${p}.${s}`],
+    ['an unknown kid', `${b64({ ...header, kid: 'not-a-key' })}.${p}.${s}`],
+    ['a crit extension', `${b64({ ...header, crit: ['b64'], b64: false })}.${p}.${s}`],
+    ['four segments', `${token}.${s}`],
+    ['a payload that is not an object', `${h}.${b64([1])}.${s}`]
+  ]
+  for (const [what, value] of cases) t.strictSame(await v.verify(value), { active: false, reason: 'invalid' }, what)
+  t.match(await v.verify(token), { active: true }, 'the genuine token is still accepted')
+
+  // Expiry is refused as such only behind a good signature (as jwtVerify did): move the clock past exp.
+  const fresh = await mint(a.app, f.svc, f.resource, 'read')
+  const [fh, fp] = fresh.split('.') as [string, string, string]
+  const forgedExpired = await new SignJWT(JSON.parse(Buffer.from(fp, 'base64url').toString())).setProtectedHeader(JSON.parse(Buffer.from(fh, 'base64url').toString())).sign(privateKey)
+  const realNow = Date.now
+  Date.now = () => realNow() + 3600_000
+  try {
+    t.strictSame(await v.verify(forgedExpired), { active: false, reason: 'invalid' }, 'expired and forged: invalid')
+    t.strictSame(await v.verify(fresh), { active: false, reason: 'expired' }, 'expired, first sight: expired')
+  } finally {
+    Date.now = realNow
+  }
+  t.match(await v.verify(fresh), { active: true }, 'an expired answer does not poison the cache')
+})
+
+t.test('the token cache is bounded and keeps what is in use', async (t) => {
+  const { TokenCache } = await import('../verifier/token-cache.js')
+  const entry = (n: number): any => ({ claims: { jti: String(n) }, scopes: new Set() })
+  const cache = new TokenCache(100)
+  cache.set('hot', entry(-1))
+  for (let i = 0; i < 10_000; i++) {
+    cache.set(`t${i}`, entry(i))
+    if (i % 10 === 0) t.ok(cache.get('hot'), 'a token used within the last 50 insertions stays')
+    if (cache.size > 100) t.fail(`size ${cache.size} above the cap`)
+  }
+  t.equal(cache.get('t0'), undefined, 'an old unused token is gone')
+  t.equal(cache.get('t9999')?.claims.jti, '9999')
+  cache.delete('t9999')
+  t.equal(cache.get('t9999'), undefined)
+  const off = new TokenCache(0)
+  off.set('x', entry(0))
+  t.equal(off.get('x'), undefined, 'cacheSize 0 caches nothing')
+})

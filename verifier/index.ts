@@ -21,10 +21,12 @@
  * ```
  * @packageDocumentation
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose'
-import { isAccessTokenClaims, type AccessTokenClaims } from './claims.js'
+import { createRemoteJWKSet, errors } from 'jose'
+import { invalidClaims, timeAndShapeCheck, type AccessTokenClaims, type ClaimExpectations } from './claims.js'
 import { FeedClient, type FeedTransport } from './feed-client.js'
 import { discover, rebase, TallyClient, TallyHttpError, type PrivateKeyInput } from './http.js'
+import { acceptedHeader, splitCompactJws, verifyJwsSignature, type CompactJws } from './jws.js'
+import { KeyResolver } from './keys.js'
 import { TokenCache, type CachedToken } from './token-cache.js'
 import { EpochView, type FeedEvent } from './view.js'
 
@@ -87,7 +89,10 @@ export interface Verifier {
   close: () => Promise<void>
 }
 
-const ALGORITHMS = ['ES256', 'EdDSA', 'Ed25519']
+// Asymmetric algorithms only (RFC 8725 §3.1): `none` and HS* never verify, whatever the JWKS holds.
+const ALGORITHMS: readonly string[] = ['ES256', 'EdDSA', 'Ed25519']
+// Distinct protected headers remembered parsed (a Tally has one per signing key and algorithm).
+const MAX_HEADERS = 32
 const inactive = (reason: InactiveReason): VerifyResult => ({ active: false, reason })
 
 /** Creates a verifier: discovers Tally's endpoints, takes a first snapshot of the feed and follows it. */
@@ -97,12 +102,14 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
   const metadata = await discover(issuer, serverUrl)
   if (metadata.epochs_endpoint === undefined) throw new Error('discovery: the server has no epochs_endpoint')
   const client = new TallyClient(options, issuer)
-  const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(rebase(metadata.jwks_uri, issuer, serverUrl)))
+  const keys = new KeyResolver(createRemoteJWKSet(new URL(rebase(metadata.jwks_uri, issuer, serverUrl))))
   const introspectionEndpoint = metadata.introspection_endpoint === undefined ? undefined : rebase(metadata.introspection_endpoint, issuer, serverUrl)
   const fallback = options.fallback ?? 'deny'
   if (fallback === 'introspect' && introspectionEndpoint === undefined) throw new Error('discovery: fallback "introspect" needs an introspection_endpoint')
   const clockTolerance = options.clockToleranceS ?? 0
+  const expected: ClaimExpectations = { issuer, audience: options.audience, clockToleranceS: clockTolerance }
   const cache = new TokenCache(options.cacheSize ?? 10_000)
+  const headers = new Map<string, { alg: string, kid: string }>()
   const view = new EpochView()
   let maxStalenessS = options.maxStalenessS ?? Number.NaN
 
@@ -118,25 +125,51 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
   const snapshot = await feed.start()
   if (Number.isNaN(maxStalenessS)) maxStalenessS = snapshot.max_staleness_s
 
-  async function verifySignature (token: string): Promise<CachedToken | InactiveReason> {
-    try {
-      const { payload } = await jwtVerify(token, jwks, {
-        issuer, audience: options.audience, typ: 'at+jwt', algorithms: ALGORITHMS, clockTolerance,
-        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'epoch']
-      })
-      if (!isAccessTokenClaims(payload)) return 'invalid'
-      return { claims: payload, scopes: new Set(payload.scope.split(' ').filter((s) => s !== '')) }
-    } catch (err) {
-      if (err instanceof errors.JWTExpired) return 'expired'
-      // The JWKS could not be fetched: we cannot tell, so we refuse — but not as "invalid".
-      if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) return 'feed_unavailable'
-      return 'invalid'
+  function headerOf (segment: string): { alg: string, kid: string } | undefined {
+    let header = headers.get(segment)
+    if (header === undefined) {
+      header = acceptedHeader(segment, ALGORITHMS)
+      if (header === undefined) return undefined
+      if (headers.size >= MAX_HEADERS) headers.clear()
+      headers.set(segment, header)
     }
+    return header
+  }
+
+  /**
+   * First sight of a token string: everything that can only fail as `invalid` first (shape, header, iss,
+   * aud, required claims), then the key (jose, refetching the JWKS on an unknown kid), then the
+   * signature on the thread pool, then the time checks. A token refused for another reason (expired,
+   * say) is refused for it only once its signature is known good, as jwtVerify did.
+   */
+  async function verifyFirstSight (token: string): Promise<CachedToken | InactiveReason> {
+    const jws = splitCompactJws(token)
+    if (jws === undefined) return 'invalid'
+    const header = headerOf(jws.encodedHeader)
+    if (header === undefined || invalidClaims(jws.payload, expected)) return 'invalid'
+    const signed = await checkSignature(header.alg, header.kid, jws)
+    if (signed !== undefined) return signed
+    const refused = timeAndShapeCheck(jws.payload, expected, Math.floor(Date.now() / 1000))
+    if (refused !== undefined) return refused
+    const claims = jws.payload as AccessTokenClaims
+    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')) }
+  }
+
+  async function checkSignature (alg: string, kid: string, jws: CompactJws): Promise<InactiveReason | undefined> {
+    let key = keys.cached(alg, kid, Date.now())
+    if (key === undefined) {
+      try {
+        key = await keys.resolve(alg, kid)
+      } catch (err) {
+        // The JWKS could not be fetched: we cannot tell, so we refuse — but not as "invalid".
+        return err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError) ? 'feed_unavailable' : 'invalid'
+      }
+    }
+    return await verifyJwsSignature(alg, key, jws) ? undefined : 'invalid'
   }
 
   // The view is too old: SPEC §4 says refuse, or ask the server (which is strictly consistent).
   async function introspect (token: string): Promise<VerifyResult | undefined> {
-    if (fallback !== 'introspect') return undefined
     try {
       const res = await client.request(introspectionEndpoint as string, { token }, { forcePost: true })
       const body = await res.json() as { active?: boolean }
@@ -146,30 +179,51 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     }
   }
 
+  /** The O(1) part, for every call: expiry, then the feed view (epoch, revocation), then scopes. */
+  function recheck (token: string, entry: CachedToken, scopes: string[] | undefined, introspected: boolean): VerifyResult | 'introspect' {
+    const now = Date.now()
+    const { claims } = entry
+    if (claims.exp <= now / 1000 - clockTolerance) {
+      cache.delete(token)
+      return inactive('expired')
+    }
+    if (introspected) {
+      // the server vouched for the token: only the scopes remain
+    } else if (now - view.freshAt > maxStalenessS * 1000) {
+      if (fallback === 'introspect') return 'introspect'
+      return inactive('feed_unavailable')
+    } else {
+      if (view.isRevoked(claims.jti)) return inactive('revoked')
+      if (claims.epoch < view.epochOf(claims.sub)) return inactive('stale')
+    }
+    if (scopes !== undefined) for (const scope of scopes) if (!entry.scopes.has(scope)) return inactive('insufficient_scope')
+    return { active: true, claims }
+  }
+
+  async function verifySlowly (token: string, scopes: string[] | undefined, known: CachedToken | undefined): Promise<VerifyResult> {
+    let entry = known
+    if (entry === undefined) {
+      const checked = await verifyFirstSight(token)
+      if (typeof checked === 'string') return inactive(checked)
+      entry = checked
+      cache.set(token, entry)
+    }
+    const result = recheck(token, entry, scopes, false)
+    if (result !== 'introspect') return result
+    const answer = await introspect(token)
+    return answer ?? recheck(token, entry, scopes, true) as VerifyResult
+  }
+
   return {
-    async verify (token, verifyOptions = {}) {
-      let entry = cache.get(token)
-      if (entry === undefined) {
-        const checked = await verifySignature(token)
-        if (typeof checked === 'string') return inactive(checked)
-        entry = checked
-        cache.set(token, entry)
+    verify (token, verifyOptions) {
+      const scopes = verifyOptions?.scopes
+      const entry = cache.get(token)
+      if (entry !== undefined) {
+        // A token seen before: no signature, no await — unless the view is too old and we must ask.
+        const result = recheck(token, entry, scopes, false)
+        if (result !== 'introspect') return Promise.resolve(result)
       }
-      const { claims, scopes } = entry
-      if (claims.exp <= Date.now() / 1000 - clockTolerance) {
-        cache.delete(token)
-        return inactive('expired')
-      }
-      if (!view.isFresh(maxStalenessS * 1000)) {
-        const answer = await introspect(token)
-        if (answer !== undefined) return answer
-        if (fallback === 'deny') return inactive('feed_unavailable')
-      } else {
-        if (view.isRevoked(claims.jti)) return inactive('revoked')
-        if (claims.epoch < view.epochOf(claims.sub)) return inactive('stale')
-      }
-      for (const scope of verifyOptions.scopes ?? []) if (!scopes.has(scope)) return inactive('insufficient_scope')
-      return { active: true, claims }
+      return verifySlowly(token, scopes, entry)
     },
     get stalenessMs () { return view.freshAt === 0 ? Infinity : Date.now() - view.freshAt },
     get maxStalenessS () { return maxStalenessS },

@@ -60,9 +60,11 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
   const rows: VerifyRow[] = []
   const pick = (mode: 'new' | 'repeated', i: number): string => (mode === 'new' ? tokens[i % tokens.length] : tokens[0]) as string
 
+  // BENCH_VERIFY_ONLY=1 (to profile the verifier): skip the reference rows.
+  const references = process.env.BENCH_VERIFY_ONLY !== '1'
   const joseKey = await importJWK(options.jwk, 'ES256')
   const joseOptions = { issuer, audience, typ: 'at+jwt', algorithms: ['ES256'] }
-  for (const mode of ['new', 'repeated'] as const) {
+  for (const mode of references ? ['new', 'repeated'] as const : []) {
     rows.push({ name: 'jose jwtVerify', tokens: mode, checksPerS: await measure(durationS, async (i) => await jwtVerify(pick(mode, i), joseKey, joseOptions)) })
   }
 
@@ -74,7 +76,7 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
     const claims = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot2), 'base64url').toString()) as Record<string, unknown>
     if (!ok || claims.iss !== issuer || claims.aud !== audience || (claims.exp as number) * 1000 < Date.now()) throw new Error('node:crypto check failed')
   }
-  for (const mode of ['new', 'repeated'] as const) {
+  for (const mode of references ? ['new', 'repeated'] as const : []) {
     rows.push({ name: 'node:crypto verify + claims', tokens: mode, checksPerS: await measure(durationS, (i) => nodeCheck(pick(mode, i))) })
   }
   // The same with crypto.verify's callback form, which runs on libuv's thread pool (as WebCrypto does).
@@ -87,7 +89,7 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
     const claims = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot2), 'base64url').toString()) as Record<string, unknown>
     if (!ok || claims.iss !== issuer || claims.aud !== audience || (claims.exp as number) * 1000 < Date.now()) throw new Error('node:crypto check failed')
   }
-  rows.push({ name: 'node:crypto verify (async, thread pool) + claims', tokens: 'new', checksPerS: await measure(durationS, async (i) => { await nodeCheckAsync(pick('new', i)) }) })
+  if (references) rows.push({ name: 'node:crypto verify (async, thread pool) + claims', tokens: 'new', checksPerS: await measure(durationS, async (i) => { await nodeCheckAsync(pick('new', i)) }) })
 
   const verifierPath = join(ROOT, 'verifier', 'index.ts')
   if (!existsSync(verifierPath)) {
@@ -120,4 +122,63 @@ async function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * `npx tsx scripts/bench/verify-bench.ts`: the verifier rows alone (no comparison run, no build). Starts
+ * Tally from source on a private schema of the local Postgres, issues and mints tokens as index.ts does,
+ * prints the table and stops everything. BENCH_VERIFY_S sets the seconds per row.
+ */
+async function runAlone (): Promise<void> {
+  const [{ createDeployment, seedTally }, { freePort, startServer, tempDir }, { issueTokens }, { mintTokens }, fixtures, { randomBytes }] = await Promise.all([
+    import('./tally.js'), import('./servers.js'), import('./requests.js'), import('./mint.js'), import('./fixtures.js'), import('node:crypto')])
+  const dep = await createDeployment('verify')
+  const port = await freePort()
+  let tally: Awaited<ReturnType<typeof startServer>> | undefined
+  try {
+    tally = await startServer({
+      name: 'tally',
+      script: join(ROOT, 'server', 'main.ts'),
+      nodeArgs: ['--import', 'tsx'],
+      port,
+      readyPath: '/readyz',
+      env: {
+        PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, DATABASE_URL: dep.databaseUrl,
+        DATA_DIR: tempDir('tally-verify-bench-'), TALLY_KEY_ENCRYPTION_KEY: dep.kek.toString('base64'),
+        TALLY_BOOTSTRAP_ADMIN_SECRET: randomBytes(32).toString('base64url'), LOG_LEVEL: 'warn'
+      }
+    })
+    await seedTally(dep, { identities: 100, hashed: 100 })
+    const issued = await issueTokens(tally.url, 50, 100)
+    const tokens = [...issued, ...await mintTokens(dep, issued[0] as string, 20_000)]
+    const durationS = Number(process.env.BENCH_VERIFY_S ?? 2)
+    const freshTokens = await mintTokens(dep, issued[0] as string, Math.max(20_000, Math.ceil(durationS * 40_000)))
+    const jwks = await (await fetch(`${tally.url}/.well-known/jwks.json`)).json() as { keys: JWK[] }
+    const header = JSON.parse(Buffer.from((tokens[0] as string).split('.')[0] as string, 'base64url').toString()) as { kid: string }
+    const rows = await benchVerify({
+      tokens,
+      freshTokens,
+      jwk: jwks.keys.find((k) => k.kid === header.kid) as JWK,
+      issuer: tally.url,
+      audience: fixtures.JWT_RESOURCE,
+      durationS,
+      verifierOptions: { issuer: tally.url, audience: fixtures.JWT_RESOURCE, clientId: fixtures.RS_CLIENT_ID, clientSecret: fixtures.RS_CLIENT_SECRET }
+    })
+    const jose = (mode: string): number | null | undefined => rows.find((r) => r.name === 'jose jwtVerify' && r.tokens === mode)?.checksPerS
+    for (const r of rows) {
+      const base = jose(r.tokens)
+      const ratio = r.checksPerS !== null && base != null ? `${(r.checksPerS / base).toFixed(2)}×` : ''
+      process.stdout.write(`| ${r.name} | ${r.tokens} | ${r.checksPerS === null ? `n/a — ${r.note ?? ''}` : Math.round(r.checksPerS).toLocaleString('en-US')} | ${ratio} |\n`)
+    }
+  } finally {
+    await tally?.stop()
+    await dep.drop()
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runAlone().then(() => process.exit(0), (err) => {
+    process.stderr.write(`verify-bench: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+    process.exit(1)
+  })
 }
