@@ -1,0 +1,63 @@
+// A process killed (SIGKILL) in the middle of revocations never loses one it acknowledged: Tally answers
+// 200 only after the revocation has committed (issue 6). Runs a real server process, kills it, starts
+// another on the same database and checks every acknowledged revocation is still in force.
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ADMIN_SECRET, KEK, basic, FORM_TYPE, privateSchemaUrl } from '../helper.js'
+
+async function startServer (env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const url = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { ...process.env, ...env, PORT: String(port), ISSUER: url, LOG_LEVEL: 'warn', TALLY_KEY_ENCRYPTION_KEY: KEK, TALLY_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET },
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk) => { stderr += chunk })
+  const started = Date.now()
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`)
+    if (Date.now() - started > 90_000) throw new Error(`server did not start: ${stderr}`)
+    try { if ((await fetch(`${url}/readyz`)).status === 200) return { child, url } } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+const post = async (url: string, path: string, params: Record<string, string>): Promise<Response> => await fetch(`${url}${path}`, {
+  method: 'POST', headers: { authorization: basic('admin', ADMIN_SECRET), 'content-type': FORM_TYPE }, body: new URLSearchParams(params).toString()
+})
+
+t.test('revocations acknowledged before a SIGKILL survive it', async (t) => {
+  const env: Record<string, string> = { DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-crash-')) }
+  if (process.env.DATABASE_URL !== undefined) env.DATABASE_URL = await privateSchemaUrl(t, process.env.DATABASE_URL)
+  let server = await startServer(env)
+  t.teardown(() => { server.child.kill('SIGKILL') })
+
+  const tokens: string[] = []
+  for (let i = 0; i < 40; i++) {
+    const res = await post(server.url, '/token', { grant_type: 'client_credentials', resource: 'urn:tally:admin', scope: 'admin:read' })
+    tokens.push(((await res.json()) as { access_token: string }).access_token)
+  }
+  // Fire every revocation at once and kill the process as soon as the tenth is acknowledged.
+  const acknowledged: string[] = []
+  let killed = false
+  await Promise.allSettled(tokens.map(async (token) => {
+    const res = await post(server.url, '/revoke', { token })
+    if (res.status === 200 && !killed) {
+      acknowledged.push(token)
+      if (acknowledged.length === 10) { killed = true; server.child.kill('SIGKILL') }
+    }
+  }))
+  t.ok(acknowledged.length >= 10, `${acknowledged.length} revocations were acknowledged before the kill`)
+  const exited = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null
+  if (!exited(server.child)) await new Promise((resolve) => server.child.once('exit', resolve))
+
+  server = await startServer(env)
+  for (const token of acknowledged) {
+    const res = await post(server.url, '/introspect', { token })
+    t.strictSame(await res.json(), { active: false }, 'an acknowledged revocation is still in force')
+  }
+})
