@@ -32,6 +32,12 @@ async function jsonBodyPlugin (app: FastifyInstance): Promise<void> {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, function parseBoundedJson (request, body, done) {
+    // An empty body is no body (`curl -X POST -H 'content-type: application/json'`): endpoints whose
+    // fields are all optional accept it, the others fail validation with a message naming the field.
+    if (body === '') {
+      done(null, undefined)
+      return
+    }
     if (jsonNestingDepth(body as string) > MAX_JSON_DEPTH) {
       done(new InvalidRequest(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined)
       return
