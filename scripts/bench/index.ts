@@ -3,14 +3,11 @@
 //   npm run bench                      compare /token and /introspect, verifier checks/s (≈ 3–4 min)
 //   npm run bench -- --profile         also: CPU profile + database round trips per request, per endpoint
 //   npm run bench -- --growth          also: cost growth, 1k vs 1M identities and a large sessions table
-//   npm run bench -- --queries         also: Postgres + client CPU per statement (unnamed vs prepared, batching)
 //   npm run bench -- --no-compare …    skip the side-by-side comparison
 //   BENCH_DURATION_S=3 BENCH_RUNS=1 npm run bench     a quick run
 //
 // Other knobs: BENCH_CONNECTIONS (50), BENCH_WARMUP_S (3), BENCH_CLIENTS (1000), BENCH_VERIFY_S (2),
-// BENCH_TALLY_WORKERS (1; >1 runs the bench's cluster prototype), BENCH_TALLY_PREPARE (1: prototype named
-// prepared statements, see auto-prepare.cjs), BENCH_TALLY_BATCH_READS (1: prototype batched hot reads),
-// BENCH_REF (a commit to build instead of the working tree), BENCH_GROWTH_IDENTITIES (1000000),
+// BENCH_TALLY_WORKERS (1; >1 runs the bench's cluster prototype), BENCH_REF (a commit to build instead of the working tree), BENCH_GROWTH_IDENTITIES (1000000),
 // BENCH_GROWTH_SESSIONS (10000000), BENCH_GROWTH_BUDGET_S (300), BENCH_DATABASE_URL (else DATABASE_URL,
 // else postgres://postgres@127.0.0.1:5432/test). Everything listens on 127.0.0.1 only; every server
 // started here is stopped and every schema created here is dropped before the process exits.
@@ -25,7 +22,6 @@ import { BUILD_DIR, buildTally, freePort, startServer, type Server } from './ser
 import { backendPids, createDeployment, seedTally, startTally, type TallyDeployment } from './tally.js'
 import { benchVerify, type VerifyRow } from './verify-bench.js'
 import { mintTokens } from './mint.js'
-import { runQueryCosts } from './queries.js'
 import { runGrowth, type GrowthResult } from './growth.js'
 import { runProfile, type ProfileResult } from './profile.js'
 import { log, settings } from './settings.js'
@@ -171,7 +167,7 @@ async function main (): Promise<void> {
   const report: Record<string, unknown> = { machine: machine(), settings, built }
   const sections: string[] = []
 
-  if (settings.compare || settings.profile || settings.queries) {
+  if (settings.compare || settings.profile) {
     const dep = await createDeployment('bench')
     const pgVersion = (await dep.admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v
     report.postgres = pgVersion
@@ -187,7 +183,7 @@ async function main (): Promise<void> {
         await oidc.stop()
         oidc = undefined
         report.compare = rows
-        const variant = [settings.tallyWorkers > 1 ? `PROTOTYPE ${settings.tallyWorkers} Tally workers (node:cluster)` : '', settings.tallyBatchReads ? 'PROTOTYPE batched reads + named prepared statements (batch-reads.cjs)' : settings.tallyPrepare ? 'PROTOTYPE named prepared statements (auto-prepare.cjs)' : ''].filter(Boolean).join(', ')
+        const variant = [settings.tallyWorkers > 1 ? `PROTOTYPE ${settings.tallyWorkers} Tally workers (node:cluster)` : ''].filter(Boolean).join(', ')
         sections.push(`### Throughput, ${settings.connections} connections, ${settings.runs} × ${settings.durationS} s per server, alternating${variant === '' ? '' : ` — Tally with ${variant}`}\n\n${compareTable(rows)}`)
 
         log('verifier checks/s')
@@ -208,11 +204,6 @@ async function main (): Promise<void> {
         })
         report.verify = verifyRows
         sections.push(`### Local verification (${settings.verifyS} s per row, 64 checks in flight)\n\n${verifyTable(verifyRows)}`)
-      }
-      if (settings.queries) {
-        log('cost per statement')
-        await issueTokens(tally.url, 2000, settings.clients)
-        sections.push(await runQueryCosts(dep, settings.clients, Math.max(1, settings.durationS / 5)))
       }
       await tally.stop()
       tally = undefined

@@ -12,11 +12,8 @@ export const settings = {
   clients: num('BENCH_CLIENTS', 1000),
   verifyS: num('BENCH_VERIFY_S', 2),
   tallyWorkers: num('BENCH_TALLY_WORKERS', 1),
-  tallyPrepare: process.env.BENCH_TALLY_PREPARE === '1',
-  tallyBatchReads: process.env.BENCH_TALLY_BATCH_READS === '1',
   growth: args.has('--growth') || process.env.BENCH_GROWTH === '1',
   profile: args.has('--profile') || process.env.BENCH_PROFILE === '1',
-  queries: args.has('--queries') || process.env.BENCH_QUERIES === '1',
   compare: !args.has('--no-compare')
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { deriveSecretHashKey, hashSecret } from '../../server/keys/crypto.js'
 import { clientId, clientSecret, JWT_RESOURCE, RS_CLIENT_ID, RS_CLIENT_SECRET, SCOPES } from './fixtures.js'
-import { BUILD_DIR, freePort, ROOT, startServer, tempDir, type Server } from './servers.js'
+import { BUILD_DIR, freePort, startServer, tempDir, type Server } from './servers.js'
 
 export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -54,15 +54,10 @@ export async function startTally (dep: TallyDeployment, options: TallyStart = {}
   const port = await freePort()
   const workers = options.workers ?? 1
   const script = workers > 1 ? join(BUILD_DIR, 'scripts', 'bench', 'cluster-main.js') : join(BUILD_DIR, 'server', 'main.js')
-  // Prototype switch (bench only): named prepared statements for every store query, see auto-prepare.cjs.
-  // BENCH_TALLY_BATCH_READS=1 also groups the hot reads of concurrent requests (batch-reads.cjs, which loads auto-prepare).
-  const preload = process.env.BENCH_TALLY_BATCH_READS === '1'
-    ? ['--require', join(ROOT, 'scripts', 'bench', 'batch-reads.cjs')]
-    : process.env.BENCH_TALLY_PREPARE === '1' ? ['--require', join(ROOT, 'scripts', 'bench', 'auto-prepare.cjs')] : []
   return await startServer({
     name: 'tally',
     script,
-    nodeArgs: [...preload, ...(options.nodeArgs ?? [])],
+    nodeArgs: options.nodeArgs ?? [],
     port,
     readyPath: '/readyz',
     env: {
