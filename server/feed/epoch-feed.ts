@@ -47,7 +47,7 @@ export class EpochFeed {
     this.#syncedAt = Date.now()
     // Listen after reading the head: the sync on connect reads whatever committed in between.
     this.#listener = await startListener(this.options.store, this.options.databaseUrl, EPOCH_CHANNEL, {
-      onNotify: () => { void this.sync() },
+      onNotify: (payload?: string) => { this.#notified(payload) },
       onConnected: () => { void this.sync() },
       onDisconnected: (err) => {
         this.options.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'epoch feed listener lost; polling')
@@ -100,6 +100,15 @@ export class EpochFeed {
     await this.#syncing
   }
 
+  // The payload is the event's seq (store/epochs.ts). One at or below the head was read already — by the
+  // read that a burst's first NOTIFY started — so it needs no read of its own. Without a payload (or with
+  // one from another deployment, whose seqs mean nothing here) the table is read.
+  #notified (payload: string | undefined): void {
+    const seq = payload === undefined || !/^\d{1,16}$/.test(payload) ? Number.NaN : Number(payload)
+    if (seq <= this.#head) return
+    void this.sync()
+  }
+
   async #read (): Promise<void> {
     do {
       this.#again = false
@@ -112,6 +121,8 @@ export class EpochFeed {
           if (page.events.length < PAGE_SIZE) break
         }
         this.#syncedAt = Date.now()
+        // Any successful read proves freshness: the idle read is due a full interval after this one.
+        if (this.listening) this.#schedule()
       } catch (err) {
         if (!this.#closed) this.options.log.warn({ err: { message: (err as Error).message } }, 'epoch feed read failed')
         return
