@@ -5,6 +5,7 @@
 // introspection reads the key's state in the same query as the session.
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
+import { scopedChannel } from '../store/listener.js'
 import { createSigningKey, KEY_LOCK, KEYS_CHANNEL } from './keystore.js'
 
 export interface RotationOptions {
@@ -55,7 +56,7 @@ export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOp
       }
       result = { kid, activates_at: activatesAt.toISOString(), retired, removed: [] }
     }
-    await sql`select pg_notify(${KEYS_CHANNEL}, ${result.kid})`.execute(trx)
+    await sql`select pg_notify(${scopedChannel(KEYS_CHANNEL)}, ${result.kid})`.execute(trx)
     return result
   })
 }

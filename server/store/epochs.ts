@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { sql } from 'kysely'
 import type { Db } from './database.js'
+import { scopedChannel } from './listener.js'
 
 export const EPOCH_CHANNEL = 'tally_epochs'
 
@@ -26,7 +27,7 @@ async function appendEvent (trx: Db, event: { type: 'epoch' | 'revoked', identit
     exp: event.exp ?? null,
     reason: event.reason ?? null
   }).returning('seq').executeTakeFirstOrThrow()
-  await sql`select pg_notify(${EPOCH_CHANNEL}, ${String(seq)})`.execute(trx)
+  await sql`select pg_notify(${scopedChannel(EPOCH_CHANNEL)}, ${String(seq)})`.execute(trx)
 }
 
 /**

@@ -3,6 +3,7 @@
 // lost; onConnected tells the user to re-read what it may have missed (the feed polls the table while the
 // listener is down), so a lost NOTIFY delays a change but never loses it. PGlite runs in this process and
 // cannot lose its connection, so the store's own listen() serves.
+import { sql, type RawBuilder } from 'kysely'
 import pg from 'pg'
 import type { Store } from './database.js'
 
@@ -25,9 +26,27 @@ const BACKOFF_MIN_MS = 100
 const BACKOFF_MAX_MS = 5000
 const CONNECT_TIMEOUT_MS = 2000
 
+/**
+ * The channel a base name stands for in this schema. NOTIFY reaches every session of a database, so two
+ * Tally deployments in two schemas of one database (or test runs side by side) would otherwise wake each
+ * other's listeners; the name carries a digest of the schema (NOTIFY channel names are identifiers:
+ * at most 63 bytes). Writers notify with the same expression (scopedChannel).
+ */
+const CHANNEL_SQL = "$1::text || '_' || left(md5(current_schema()), 12)"
+
+export function scopedChannel (base: string): RawBuilder<string> {
+  return sql<string>`${base}::text || '_' || left(md5(current_schema()), 12)`
+}
+
+/** The scoped name of a channel, for the embedded database's own listen(). */
+async function resolveChannel (store: Store, base: string): Promise<string> {
+  const { rows } = await sql<{ channel: string }>`select ${scopedChannel(base)} as channel`.execute(store.db)
+  return rows[0]?.channel ?? base
+}
+
 export async function startListener (store: Store, databaseUrl: string | undefined, channel: string, events: FeedListenerEvents): Promise<FeedListener> {
   if (store.engine === 'pglite' || databaseUrl === undefined) {
-    const unlisten = await store.listen(channel, events.onNotify)
+    const unlisten = await store.listen(await resolveChannel(store, channel), events.onNotify)
     events.onConnected()
     return { connected: true, pid: undefined, close: unlisten }
   }
@@ -63,10 +82,13 @@ class PostgresListener implements FeedListener {
     }
     client.on('error', onLost)
     client.on('end', () => onLost(new Error('connection ended')))
-    client.on('notification', (message) => { if (message.channel === this.channel) this.events.onNotify() })
+    let channel = this.channel
+    client.on('notification', (message) => { if (message.channel === channel) this.events.onNotify() })
     try {
       await client.connect()
-      await client.query(`listen ${pg.escapeIdentifier(this.channel)}`)
+      const { rows: [named] } = await client.query<{ channel: string }>(`select ${CHANNEL_SQL} as channel`, [this.channel])
+      channel = named?.channel ?? this.channel
+      await client.query(`listen ${pg.escapeIdentifier(channel)}`)
       const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid')
       if (this.#closed || lost) return
       this.pid = rows[0]?.pid
