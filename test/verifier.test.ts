@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { createVerifier, tallyAuth, type Verifier, type VerifierOptions, type FeedEvent } from '../verifier/index.js'
 import { adminCall, basic, form, FORM_TYPE, ISSUER, sharedStore } from './helper.js'
 import { bumpEpoch } from '../server/store/epochs.js'
-import { createIdentity, feedFixture, mint, startInstance, waitFor, type FeedFixture, type Instance } from './feed-fixture.js'
+import { createIdentity, feedFixture, mint, startInstance, waitFor, type FeedFixture, type Instance } from './support/feed.js'
 
 const onPostgres = process.env.DATABASE_URL !== undefined
 // Every instance of this file runs on one database, the file's: helpers get the top-level test.
@@ -186,8 +186,8 @@ t.test('createVerifier refuses bad configuration and credentials', async (t) => 
   const f = await feedFixture(a.app)
   const svc = await createIdentity(a.app, f.admin)
   const base = { issuer: ISSUER, serverUrl: a.url, audience: f.resource }
-  await t.rejects(createVerifier({ ...base, clientId: f.rs.clientId, clientSecret: 'tly_wrong' }), { status: 401 })
-  await t.rejects(createVerifier({ ...base, clientId: svc.clientId, clientSecret: svc.secret }), { status: 403 })
+  await t.rejects(createVerifier({ ...base, clientId: f.rs.clientId, clientSecret: 'tly_wrong' }), { status: 401 } as object as Error)
+  await t.rejects(createVerifier({ ...base, clientId: svc.clientId, clientSecret: svc.secret }), { status: 403 } as object as Error)
   await t.rejects(createVerifier({ ...base, issuer: 'https://elsewhere.example', clientId: f.rs.clientId, clientSecret: f.rs.secret }), /issuer/)
   await t.rejects(createVerifier({ ...base, clientId: f.rs.clientId }), TypeError)
 })

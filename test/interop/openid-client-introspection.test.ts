@@ -78,7 +78,7 @@ t.test('tokenRevocation by the token\'s own client (client_secret_post), then in
 
 t.test('errors surface as openid-client errors with the RFC codes', async (t) => {
   const token = await tokenFor(app, svc, { resource: api.identifier })
-  await t.rejects(client.tokenRevocation(rsBasic, token), { error: 'unauthorized_client', status: 400 }, 'another client\'s token')
+  await t.rejects(client.tokenRevocation(rsBasic, token), { error: 'unauthorized_client', status: 400 } as object as Error, 'another client\'s token')
   t.equal((await client.tokenIntrospection(rsBasic, token)).active, true, 'still active')
   const wrong = await discover(rs.clientId, client.ClientSecretBasic(rs.secret + 'x'))
   // A 401 carrying WWW-Authenticate is reported by openid-client as a challenge error.

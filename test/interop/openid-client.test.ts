@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import * as client from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { adminToken, build, uniqueId } from '../helper.js'
-import { createClient, createResource } from '../issuer-fixture.js'
+import { createClient, createResource } from '../support/issuer.js'
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -60,7 +60,7 @@ t.test('RFC 8414 discovery + client_credentials with client_secret_basic; jose v
   await t.rejects(jwtVerify(tokens.access_token, jwks, { issuer: 'http://localhost:8080', audience: resource }), { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' }, 'another issuer is refused')
 
   const several = client.clientCredentialsGrant(config, {})
-  await t.rejects(several, { error: 'invalid_target' }, 'several entitled resources and none requested → invalid_target through the client')
+  await t.rejects(several, { error: 'invalid_target' } as object as Error, 'several entitled resources and none requested → invalid_target through the client')
 })
 
 t.test('client_secret_post through openid-client', async (t) => {
@@ -89,7 +89,7 @@ t.test('errors reach the client as RFC 6749 §5.2 bodies', async (t) => {
   t.match(err.cause, [{ scheme: 'basic', parameters: { realm: issuer } }], 'Basic realm is the issuer')
   t.strictSame(await err.response.json(), { error: 'invalid_client', error_description: 'client authentication failed' }, 'wrong secret → invalid_client body')
   const right = await discover(svc.clientId, client.ClientSecretBasic(svc.secret))
-  await t.rejects(client.clientCredentialsGrant(right, { resource, scope: 'write' }), { error: 'invalid_scope', status: 400 }, 'scope not entitled → invalid_scope')
+  await t.rejects(client.clientCredentialsGrant(right, { resource, scope: 'write' }), { error: 'invalid_scope', status: 400 } as object as Error, 'scope not entitled → invalid_scope')
 
   // Over a real socket, a body over 64 KiB gets an answer the client can read (SPEC §3).
   const res = await fetch(`${issuer}/token`, {

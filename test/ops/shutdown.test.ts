@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import { adminToken, build, basic, FORM_TYPE, KEK } from '../helper.js'
-import { createClient, createResource } from '../issuer-fixture.js'
+import { createClient, createResource } from '../support/issuer.js'
 import { gracefulClose } from '../../server/shutdown.js'
 
 interface Outcome { status?: number, error?: string, body?: string }

@@ -4,7 +4,7 @@ import t from 'tap'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, basic, build, decodeHeader, decodePayload, form, FORM_TYPE, ISSUER, requestToken, uniqueId } from '../helper.js'
-import { assertInvalidClient, assertNoStore, createClient, createResource, epochOf, expectStatus, inSeconds, type TestClient } from '../issuer-fixture.js'
+import { assertInvalidClient, assertNoStore, createClient, createResource, epochOf, expectStatus, inSeconds, type TestClient } from '../support/issuer.js'
 
 const root = t
 const app = await build(root)

@@ -4,7 +4,7 @@ import t from 'tap'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { sql } from 'kysely'
 import { adminCall, ADMIN_SECRET, adminToken, build, KEK, requestToken } from '../helper.js'
-import { createClient, createResource, expectStatus } from '../issuer-fixture.js'
+import { createClient, createResource, expectStatus } from '../support/issuer.js'
 import { decrypt } from '../../server/keys/crypto.js'
 
 t.test('no client secret, private key member, PKCS#8 key or token appears in any column of any table', async (t) => {

@@ -4,7 +4,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, form, FORM_TYPE, ISSUER, requestToken } from '../../helper.js'
-import { assertNoStore, createClient, createResource, expectStatus, type TestClient } from '../../issuer-fixture.js'
+import { assertNoStore, createClient, createResource, expectStatus, type TestClient } from '../../support/issuer.js'
 import { signJwt } from '../../../server/keys/keystore.js'
 import { tokenDigest } from '../../../server/keys/crypto.js'
 

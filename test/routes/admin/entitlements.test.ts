@@ -2,7 +2,7 @@
 // narrows bumps exactly once in the same transaction, with an epoch_events row; every change is audited.
 import t from 'tap'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken } from '../../helper.js'
-import { assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds, type EntitlementSpec } from '../../issuer-fixture.js'
+import { assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds, type EntitlementSpec } from '../../support/issuer.js'
 
 const app = await build(t)
 const admin = await adminToken(app)

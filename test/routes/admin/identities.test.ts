@@ -3,7 +3,7 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'
-import { assertInvalidClient, assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds } from '../../issuer-fixture.js'
+import { assertInvalidClient, assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds } from '../../support/issuer.js'
 
 const app = await build(t)
 const admin = await adminToken(app)

@@ -2,7 +2,7 @@
 // removing a scope narrows (and bumps) every identity entitled to it, adding one bumps nobody.
 import t from 'tap'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'
-import { assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus } from '../../issuer-fixture.js'
+import { assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus } from '../../support/issuer.js'
 
 const app = await build(t)
 const admin = await adminToken(app)

@@ -2,9 +2,9 @@
 // identity) and a service entitled to it, all created through the admin API with random names.
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../server/app.js'
-import { openStore } from '../server/store/database.js'
-import { adminCall, adminToken, requestToken, sharedStore, testConfig, uniqueId } from './helper.js'
+import { buildApp } from '../../server/app.js'
+import { openStore } from '../../server/store/database.js'
+import { adminCall, adminToken, requestToken, sharedStore, testConfig, uniqueId } from '../helper.js'
 
 export interface FixtureIdentity { id: string, clientId: string, secret: string }
 export interface FeedFixture { admin: string, resource: string, rs: FixtureIdentity, svc: FixtureIdentity }

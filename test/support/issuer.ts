@@ -2,7 +2,7 @@
 // made through the admin API with random names, and the assertions every invalid_client answer shares.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import { adminCall, ISSUER, uniqueId } from './helper.js'
+import { adminCall, ISSUER, uniqueId } from '../helper.js'
 
 type Res = LightMyRequestResponse
 
