@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { InvalidTarget } from '../../errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
-import { signJwtAsync } from '../../keys/keystore.js'
+import { signJwt } from '../../keys/keystore.js'
 import type { ClientEntitlement } from '../../store/clients.js'
 import type { AccessTokenClaims, TokenEntitlement } from '../access-token.js'
 import { grantScopes, parseScope } from '../scope.js'
@@ -68,7 +68,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     entitlements
   }
   const key = ctx.keys.signingKey()
-  const accessToken = await signJwtAsync(key, { typ: 'at+jwt' }, claims as unknown as Record<string, unknown>)
+  const accessToken = signJwt(key, { typ: 'at+jwt' }, claims as unknown as Record<string, unknown>)
 
   // The session is durable before the token leaves: introspection and revocation depend on it.
   await ctx.sessions.write({
