@@ -1,13 +1,13 @@
 // RFC 6749 §4.4 client credentials, with RFC 8707 resource indicators and RFC 9068 access tokens.
 // Cost per token: the client was loaded in one round trip by authentication; here one signature and one
 // session row, which the SessionWriter commits together with those of concurrent requests.
-import { randomUUID } from 'node:crypto'
 import { InvalidTarget } from '../../errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
 import type { ClientEntitlement } from '../../store/clients.js'
 import type { AccessTokenClaims, TokenEntitlement } from '../access-token.js'
 import { grantScopes, parseScope } from '../scope.js'
+import { uuidv7 } from '../jti.js'
 import type { GrantContext, GrantRequest, TokenResponse } from './index.js'
 
 export const grantType = 'client_credentials'
@@ -62,7 +62,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     aud: resource,
     iat: now,
     exp,
-    jti: randomUUID(),
+    jti: uuidv7(),
     scope: scopes.join(' '),
     epoch: client.epoch,
     entitlements
