@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
 import pg from 'pg'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../server/app.js'
@@ -115,4 +116,16 @@ export function decodePayload (jwt: string): Record<string, any> {
 }
 export function decodeHeader (jwt: string): Record<string, any> {
   return JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString('utf8'))
+}
+
+/** A port free on 127.0.0.1 right now (for tests that need a real listening server with a known ISSUER). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
 }

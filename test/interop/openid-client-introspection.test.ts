@@ -1,23 +1,12 @@
 // Interop: openid-client v6, unmodified, against Tally on a real port — discovery (RFC 8414),
 // tokenIntrospection (RFC 7662) and tokenRevocation (RFC 7009) with client_secret_basic,
 // client_secret_post and private_key_jwt. allowInsecureRequests only because the test speaks plain HTTP.
-import { createServer } from 'node:net'
 import t from 'tap'
 import * as client from 'openid-client'
 import { exportJWK, generateKeyPair } from 'jose'
-import { adminCall, adminToken, build, decodePayload } from '../helper.js'
+import { adminCall, adminToken, build, decodePayload, freePort } from '../helper.js'
 import { createBareIdentity, createIdentity, createResource, grant, tokenFor } from '../support/tally.js'
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 const port = await freePort()
 const issuer = `http://127.0.0.1:${port}`

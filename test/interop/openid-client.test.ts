@@ -2,22 +2,11 @@
 // credentials grant (client_secret_basic and client_secret_post), and jose verifies the token against
 // the published JWKS with typ at+jwt.
 import t from 'tap'
-import { createServer } from 'node:net'
 import * as client from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { adminToken, build, uniqueId } from '../helper.js'
+import { adminToken, build, freePort, uniqueId } from '../helper.js'
 import { createClient, createResource } from '../support/issuer.js'
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
-}
 
 const port = await freePort()
 const issuer = `http://127.0.0.1:${port}`

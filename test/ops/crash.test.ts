@@ -6,10 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ADMIN_SECRET, KEK, basic, FORM_TYPE, privateSchemaUrl } from '../helper.js'
+import { ADMIN_SECRET, KEK, basic, FORM_TYPE, freePort, privateSchemaUrl } from '../helper.js'
 
 async function startServer (env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     env: { ...process.env, ...env, PORT: String(port), ISSUER: url, LOG_LEVEL: 'warn', TALLY_KEY_ENCRYPTION_KEY: KEK, TALLY_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET },

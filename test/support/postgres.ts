@@ -3,9 +3,9 @@
 // initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user.
 import { execFileSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
+import { freePort } from '../helper.js'
 
 export interface TestPostgres {
   url: string
@@ -31,16 +31,6 @@ export function findPostgresBin (): string | undefined {
   return undefined
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 function postgresUser (): { uid: number, gid: number } | undefined {
   if (userInfo().uid !== 0) return undefined
