@@ -8,8 +8,8 @@ import { generateSecret, hashSecret } from '../../keys/crypto.js'
 import { recordAudit } from '../../store/audit.js'
 import { bumpEpoch } from '../../store/epochs.js'
 import { identityOr404 } from './identities.js'
-import { idParams, timestamp } from './schemas.js'
-import { credentialView, iso } from './views.js'
+import { idAndChildParams, idParams, timestamp } from './schemas.js'
+import { CREDENTIAL_COLUMNS, credentialView, iso } from './views.js'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 const DEFAULT_ALG: Record<string, string> = { 'EC:P-256': 'ES256', 'EC:P-384': 'ES384', 'EC:P-521': 'ES512', 'OKP:Ed25519': 'EdDSA', RSA: 'RS256' }
@@ -69,7 +69,7 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
         secret_hash: hashSecret(app.tally.clientAuth.secretHashKey, secret),
         secret_prefix: secret.slice(0, 8),
         expires_at: expiresAt
-      }).returning(['id', 'type', 'secret_prefix', 'jwk', 'expires_at', 'revoked_at', 'created_at']).executeTakeFirstOrThrow()
+      }).returning(CREDENTIAL_COLUMNS).executeTakeFirstOrThrow()
       await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.create', identityId: identity.id, after: credentialView(row) })
       return row
     })
@@ -92,7 +92,7 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
         .where('type', '=', 'jwk').where('revoked_at', 'is', null).where(sql<boolean>`jwk->>'kid' = ${jwk.kid}`).executeTakeFirst()
       if (clash !== undefined) throw new Conflict('a key with this kid is already registered')
       const row = await trx.insertInto('credentials').values({ identity_id: identity.id, type: 'jwk', jwk: JSON.stringify(jwk), expires_at: expiresAt })
-        .returning(['id', 'type', 'secret_prefix', 'jwk', 'expires_at', 'revoked_at', 'created_at']).executeTakeFirstOrThrow()
+        .returning(CREDENTIAL_COLUMNS).executeTakeFirstOrThrow()
       const created = credentialView(row)
       await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.create', identityId: identity.id, after: created })
       return { ...created, jwk }
@@ -102,11 +102,11 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
 
   app.delete<{ Params: { id: string, cid: string } }>('/identities/:id/credentials/:cid', {
     preHandler: app.requireAdmin('admin:write'),
-    schema: { params: { type: 'object', properties: { id: idParams.properties.id, cid: { type: 'string', format: 'uuid' } }, required: ['id', 'cid'] } }
+    schema: { params: idAndChildParams('cid') }
   }, async function revokeCredential (request, reply) {
     await db.transaction().execute(async (trx) => {
       const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
-      const row = await trx.selectFrom('credentials').select(['id', 'type', 'secret_prefix', 'jwk', 'expires_at', 'revoked_at', 'created_at'])
+      const row = await trx.selectFrom('credentials').select(CREDENTIAL_COLUMNS)
         .where('id', '=', request.params.cid).where('identity_id', '=', identity.id).executeTakeFirst()
       if (row === undefined) throw new NotFound('credential not found')
       if (row.revoked_at !== null) return

@@ -8,7 +8,7 @@ import type { Db, ResourceRow } from '../../store/database.js'
 import { bumpEpoch } from '../../store/epochs.js'
 import { findResource } from '../../store/resources.js'
 import { entitlementsOf, identityOr404 } from './identities.js'
-import { entitlementBody, idParams } from './schemas.js'
+import { entitlementBody, idAndChildParams, idParams } from './schemas.js'
 
 interface EntitlementInput { resource: string, scopes: string[], conditions?: Record<string, unknown>, expires_at?: string, reason?: string }
 
@@ -88,7 +88,7 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
 
   app.delete<{ Params: { id: string, eid: string } }>('/identities/:id/entitlements/:eid', {
     preHandler: app.requireAdmin('admin:write'),
-    schema: { params: { type: 'object', properties: { id: idParams.properties.id, eid: { type: 'string', format: 'uuid' } }, required: ['id', 'eid'] } }
+    schema: { params: idAndChildParams('eid') }
   }, async function deleteEntitlement (request, reply) {
     await db.transaction().execute(async (trx) => {
       const identity = await identityOr404(trx, request.params.id, { forUpdate: true })

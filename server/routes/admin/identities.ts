@@ -8,7 +8,7 @@ import type { Db, IdentityRow } from '../../store/database.js'
 import { bumpEpoch } from '../../store/epochs.js'
 import { findIdentity, isUuid } from '../../store/identities.js'
 import { CLIENT_ID_PATTERN, KINDS, idParams, listQuery, metadata, pageLimit, shortText, ttl } from './schemas.js'
-import { credentialView, entitlementView, identityView } from './views.js'
+import { CREDENTIAL_COLUMNS, credentialView, entitlementView, identityView } from './views.js'
 
 interface CreateBody { client_id: string, kind: string, name?: string, token_ttl_s?: number, metadata?: Record<string, unknown> }
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
@@ -111,7 +111,7 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
   }, async function readIdentity (request) {
     const row = await identityOr404(db, request.params.id, { includeDeleted: true })
     const credentials = await db.selectFrom('credentials')
-      .select(['id', 'type', 'secret_prefix', 'jwk', 'expires_at', 'revoked_at', 'created_at'])
+      .select(CREDENTIAL_COLUMNS)
       .where('identity_id', '=', row.id).orderBy('created_at').orderBy('id').execute()
     return { ...identityView(row), entitlements: await entitlementsOf(db, row.id), credentials: credentials.map(credentialView) }
   })

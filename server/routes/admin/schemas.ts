@@ -23,6 +23,13 @@ export const idParams = {
   required: ['id']
 }
 
+/** Params of a route under an identity, e.g. /identities/:id/credentials/:cid. */
+export const idAndChildParams = (child: string): object => ({
+  type: 'object',
+  properties: { id: idParams.properties.id, [child]: { type: 'string', format: 'uuid' } },
+  required: ['id', child]
+})
+
 export const listQuery = {
   type: 'object',
   properties: {

@@ -58,6 +58,9 @@ export function entitlementView (row: EntitlementRowWithResource): Record<string
   }
 }
 
+/** The columns credentialView needs (never the secret hash). */
+export const CREDENTIAL_COLUMNS = ['id', 'type', 'secret_prefix', 'jwk', 'expires_at', 'revoked_at', 'created_at'] as const
+
 export interface CredentialRow {
   id: string
   type: 'client_secret' | 'jwk'
