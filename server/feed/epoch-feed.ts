@@ -13,7 +13,6 @@ export type FeedSubscriber = (signal: FeedSignal) => void
 
 export interface EpochFeedOptions {
   store: Store
-  databaseUrl: string | undefined
   /** The staleness verifiers are told to tolerate; the hub syncs at least three times within it. */
   maxStalenessS: number
   log: { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
@@ -46,7 +45,7 @@ export class EpochFeed {
     this.#head = this.#bufferFrom = page.maxSeq ?? 0
     this.#syncedAt = Date.now()
     // Listen after reading the head: the sync on connect reads whatever committed in between.
-    this.#listener = await startListener(this.options.store, this.options.databaseUrl, EPOCH_CHANNEL, {
+    this.#listener = await startListener(this.options.store, EPOCH_CHANNEL, {
       onNotify: (payload?: string) => { this.#notified(payload) },
       onConnected: () => { void this.sync() },
       onDisconnected: (err) => {

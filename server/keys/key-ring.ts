@@ -18,13 +18,13 @@ export class KeyRing {
    * signing with a removed key at once), after every reconnection of the listener (a notice may have been
    * missed while it was down) and on a timer.
    */
-  async start (store?: Store, databaseUrl?: string): Promise<void> {
+  async start (store?: Store): Promise<void> {
     await this.reload()
     this.#timer = setInterval(() => { this.reload().catch(this.onError) }, RELOAD_INTERVAL_MS)
     this.#timer.unref()
     if (store === undefined) return
     const reload = (): void => { this.reload().catch(this.onError) }
-    this.#listener = await startListener(store, databaseUrl, KEYS_CHANNEL, { onNotify: reload, onConnected: reload, onDisconnected: this.onError })
+    this.#listener = await startListener(store, KEYS_CHANNEL, { onNotify: reload, onConnected: reload, onDisconnected: this.onError })
   }
 
   async stop (): Promise<void> {

@@ -26,7 +26,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
   await ensureSigningKey(db, config.keyEncryptionKey)
   const keys = new KeyRing(db, config.keyEncryptionKey, (err) => app.log.warn({ err }, 'signing key reload failed'))
-  await keys.start(store, config.databaseUrl)
+  await keys.start(store)
   const secretHashKey = deriveSecretHashKey(config.keyEncryptionKey)
   await bootstrapAdmin({ db, config, secretHashKey, log: app.log })
 

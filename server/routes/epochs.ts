@@ -57,7 +57,7 @@ function queryParams (request: FastifyRequest): FormParams {
 
 async function epochsRoutes (app: FastifyInstance): Promise<void> {
   const { db, config, store } = app.tally
-  const feed = new EpochFeed({ store, databaseUrl: config.databaseUrl, maxStalenessS: config.feedMaxStalenessS, log: app.log })
+  const feed = new EpochFeed({ store, maxStalenessS: config.feedMaxStalenessS, log: app.log })
   await feed.start()
   app.decorate('epochFeed', feed)
   app.addHook('preClose', async () => { await feed.close() })

@@ -141,12 +141,15 @@ export type ResourceRow = Selectable<ResourceTable>
 /** A notification listener; returns a function that stops listening. */
 export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>
 
-export interface Store {
+/**
+ * An open database. How to LISTEN differs: PGlite runs in this process and listens on its one connection;
+ * on Postgres a listener needs a connection of its own, which store/listener.ts opens (and reopens) from
+ * `connectionString`.
+ */
+export type Store = {
   readonly db: Db
-  readonly engine: 'postgres' | 'pglite'
-  readonly listen: Listen
   close: () => Promise<void>
-}
+} & ({ readonly engine: 'postgres', readonly connectionString: string } | { readonly engine: 'pglite', readonly listen: Listen })
 
 export interface StoreOptions {
   databaseUrl: string | undefined
@@ -185,16 +188,7 @@ function openPostgres (connectionString: string, options: StoreOptions): Store {
   pool.on('connect', (client) => { client.on('error', () => {}) })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 
-  const listen: Listen = async (channel, onPayload) => {
-    const client = new pg.Client({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'tally-listen' })
-    client.on('error', () => {})
-    await client.connect()
-    client.on('notification', (message) => { if (message.channel === channel) onPayload(message.payload ?? '') })
-    await client.query(`listen ${pg.escapeIdentifier(channel)}`)
-    return async () => { await client.end().catch(() => {}) }
-  }
-
-  return { db, engine: 'postgres', listen, close: async () => { await db.destroy() } }
+  return { db, engine: 'postgres', connectionString, close: async () => { await db.destroy() } }
 }
 
 async function openPGlite (dataDir: string): Promise<Store> {

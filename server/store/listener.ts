@@ -44,13 +44,13 @@ async function resolveChannel (store: Store, base: string): Promise<string> {
   return rows[0]?.channel ?? base
 }
 
-export async function startListener (store: Store, databaseUrl: string | undefined, channel: string, events: FeedListenerEvents): Promise<FeedListener> {
-  if (store.engine === 'pglite' || databaseUrl === undefined) {
+export async function startListener (store: Store, channel: string, events: FeedListenerEvents): Promise<FeedListener> {
+  if (store.engine === 'pglite') {
     const unlisten = await store.listen(await resolveChannel(store, channel), events.onNotify)
     events.onConnected()
     return { connected: true, pid: undefined, close: unlisten }
   }
-  return new PostgresListener(databaseUrl, channel, events)
+  return new PostgresListener(store.connectionString, channel, events)
 }
 
 class PostgresListener implements FeedListener {
