@@ -2,10 +2,10 @@
 // is active now. The check costs one database round trip and no signature verification: every token Tally
 // issues is recorded with the SHA-256 of its exact bytes before it is handed out, so a token whose digest
 // matches its session row is one Tally signed, byte for byte — a forged or altered token cannot match.
-import { sql, type RawBuilder } from 'kysely'
+import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
-import type { SessionState } from '../store/clients.js'
+import { sessionStateOf, type SessionState } from '../store/clients.js'
 
 export interface TokenEntitlement {
   resource: string
@@ -62,21 +62,6 @@ export function parseAccessToken (token: string, issuer: string): ParsedAccessTo
   if (!Number.isSafeInteger(claims.epoch) || !Number.isSafeInteger(claims.exp) || !Number.isSafeInteger(claims.iat)) return undefined
   if (typeof claims.sub !== 'string' || typeof claims.aud !== 'string' || typeof claims.scope !== 'string') return undefined
   return { header, claims: claims as unknown as AccessTokenClaims }
-}
-
-/**
- * One SQL value (a JSON object, or null when no session has this jti): the session, the identity's current
- * epoch and status, and the signing key's state. (Introspection reads the same thing through ClientLoader,
- * together with the caller.)
- */
-function sessionStateOf (jti: string, kid: string): RawBuilder<SessionState | null> {
-  return sql<SessionState | null>`(select json_build_object(
-      'token_hash', encode(s.token_hash, 'hex'), 'session_epoch', s.epoch, 'revoked', s.revoked_at is not null,
-      'current_epoch', i.epoch, 'status', i.status, 'key_state', k.state)
-    from sessions s
-    join identities i on i.id = s.identity_id
-    left join signing_keys k on k.kid = ${kid}
-    where s.jti = ${jti})`
 }
 
 /** A parsed token that has not expired yet, or the reason it is inactive without asking the store. */

@@ -61,6 +61,20 @@ export interface SessionState {
   key_state: string | null
 }
 
+/**
+ * One SQL value (a JSON object, or null when no session has this jti): the session, its identity's current
+ * epoch and status, and the signing key's state. `jti` and `kid` are bound values or SQL expressions.
+ */
+export function sessionStateOf (jti: unknown, kid: unknown): RawBuilder<SessionState | null> {
+  return sql<SessionState | null>`(select json_build_object(
+      'token_hash', encode(ss.token_hash, 'hex'), 'session_epoch', ss.epoch, 'revoked', ss.revoked_at is not null,
+      'current_epoch', si.epoch, 'status', si.status, 'key_state', sk.state)
+    from sessions ss
+    join identities si on si.id = ss.identity_id
+    left join signing_keys sk on sk.kid = ${kid}
+    where ss.jti = ${jti})`
+}
+
 export interface ClientLookup { client: Client | undefined, session: SessionState | null }
 
 // One row per requested client_id, in request order. Expired and revoked credentials and expired
@@ -82,13 +96,7 @@ const LOAD_CLIENTS = (clientIds: string[], jtis: Array<string | null>, kids: Arr
           where ri.identity_id = i.id), '[]') as introspects
       from identities i
       where i.client_id = k.client_id and i.status <> 'deleted') c) as client,
-    (select json_build_object(
-        'token_hash', encode(s.token_hash, 'hex'), 'session_epoch', s.epoch, 'revoked', s.revoked_at is not null,
-        'current_epoch', si.epoch, 'status', si.status, 'key_state', sk.state)
-      from sessions s
-      join identities si on si.id = s.identity_id
-      left join signing_keys sk on sk.kid = k.kid
-      where s.jti = k.jti::uuid) as session
+    ${sessionStateOf(sql`k.jti::uuid`, sql`k.kid`)} as session
   from unnest(${clientIds}::text[], ${jtis}::text[], ${kids}::text[]) with ordinality as k(client_id, jti, kid, n)
   order by k.n`
 
