@@ -9,9 +9,3 @@ export async function findResource (db: Db, idOrIdentifier: string, options: { f
   return await query.executeTakeFirst()
 }
 
-/** Identifiers of the resources, by id. */
-export async function resourceIdentifiers (db: Db, ids: string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map()
-  const rows = await db.selectFrom('resources').select(['id', 'identifier']).where('id', 'in', ids).execute()
-  return new Map(rows.map((r) => [r.id, r.identifier]))
-}
