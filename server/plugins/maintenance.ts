@@ -6,7 +6,7 @@ import { maintainSigningKeys } from '../keys/rotation.js'
 import { purgeExpired } from '../maintenance/purge.js'
 
 async function maintenancePlugin (app: FastifyInstance): Promise<void> {
-  const { config, db, keys } = app.tally
+  const { config, db } = app.tally
   let running = false
   async function tick (): Promise<void> {
     if (running) return
@@ -16,7 +16,6 @@ async function maintenancePlugin (app: FastifyInstance): Promise<void> {
         prePublicationS: config.keyPrePublicationS, tokenTtlMaxS: config.tokenTtlMaxS, intervalS: config.keyRotationIntervalS
       })
       if (rotated !== undefined) app.log.info({ kid: rotated.kid, activates_at: rotated.activates_at }, 'scheduled signing key rotation')
-      await keys.reload()
       const purged = await purgeExpired(db, config)
       if (purged.sessions + purged.assertions + purged.events > 0) app.log.info({ purged }, 'expired rows purged')
     } catch (err) {
