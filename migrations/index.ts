@@ -1,6 +1,6 @@
 // Every migration, in order. A static list (not a directory scan) so that the same code runs from
 // TypeScript sources under tsx and from the compiled dist/ without a file-system provider.
-import type { Migration, MigrationProvider } from 'kysely/migration'
+import type { Migration, MigrationProvider } from 'kysely'
 import * as initial from './2026_11_28_03_00_00_initial.js'
 
 const migrations: Record<string, Migration> = {
