@@ -40,7 +40,8 @@ interface Entry {
   freshUntil: number
   usableUntil: number
   lastAttempt: number
-  inflight: Promise<void> | undefined
+  /** The fetch in flight, shared by every request that needs it; resolves true when it brought keys. */
+  inflight: Promise<boolean> | undefined
 }
 
 // RFC 7518 §3.1 / RFC 8037: which key type each accepted (asymmetric) alg needs.
@@ -82,16 +83,17 @@ export class JwksCache {
    */
   async keysFor (source: KeySource, alg: string, kid: string | undefined): Promise<VerificationKey[]> {
     const entry = this.#entry(source)
-    if (entry.keys === undefined || Date.now() >= entry.freshUntil) await this.#refresh(entry, source)
-    let found = this.#usable(entry).filter((k) => fits(k, alg, kid))
+    // Keys this very call (or the fetch it joined) brought in are usable whatever their lifetime.
+    let fetched = false
+    if (entry.keys === undefined || Date.now() >= entry.freshUntil) fetched = await this.#refresh(entry, source)
+    const usable = (): JWK[] | undefined => entry.keys !== undefined && (fetched || Date.now() < entry.usableUntil) ? entry.keys : undefined
+    let found = (usable() ?? []).filter((k) => fits(k, alg, kid))
     // A kid we have not seen: the platform may have rotated. Refetch, at most once per cooldown.
-    if (found.length === 0 && entry.keys !== undefined && kid !== undefined) {
-      await this.#refresh(entry, source)
-      found = this.#usable(entry).filter((k) => fits(k, alg, kid))
+    if (found.length === 0 && usable() !== undefined && kid !== undefined) {
+      fetched = await this.#refresh(entry, source) || fetched
+      found = (usable() ?? []).filter((k) => fits(k, alg, kid))
     }
-    if (entry.keys === undefined || Date.now() >= entry.usableUntil) {
-      throw new TemporarilyUnavailable({ cause: `keys of ${source.issuer} cannot be fetched` })
-    }
+    if (usable() === undefined) throw new TemporarilyUnavailable({ cause: `keys of ${source.issuer} cannot be fetched` })
     if (found.length === 0) throw new AssertionRejected('no key of the trust jwks matches the assertion kid and alg')
     return await Promise.all(found.map(async (jwk) => await this.#import(jwk, alg)))
   }
@@ -110,20 +112,18 @@ export class JwksCache {
     return entry
   }
 
-  #usable (entry: Entry): JWK[] {
-    return entry.keys !== undefined && Date.now() < entry.usableUntil ? entry.keys : []
-  }
-
-  async #refresh (entry: Entry, source: KeySource): Promise<void> {
+  async #refresh (entry: Entry, source: KeySource): Promise<boolean> {
     if (entry.inflight !== undefined) return await entry.inflight
-    if (Date.now() - entry.lastAttempt < this.#options.refetchCooldownS * 1000) return
+    if (Date.now() - entry.lastAttempt < this.#options.refetchCooldownS * 1000) return false
     entry.lastAttempt = Date.now()
     entry.inflight = this.#fetch(source).then(({ keys, ttlS }) => {
       entry.keys = keys
       entry.freshUntil = Date.now() + ttlS * 1000
       entry.usableUntil = entry.freshUntil + this.#options.staleIfErrorS * 1000
+      return true
     }, (err: unknown) => {
       this.#options.onFetchError?.(source.issuer, err)
+      return false
     }).finally(() => { entry.inflight = undefined })
     return await entry.inflight
   }
