@@ -13,7 +13,7 @@ export default async function tokenRoute (app: FastifyInstance): Promise<void> {
     if (params.grant_type === undefined) throw new InvalidRequest('grant_type is required')
     const grant = grants[params.grant_type]
     const auth = grant?.authenticate !== undefined
-      ? await grant.authenticate(app.tally.clientAuth, presented, params)
+      ? await grant.authenticate(app.tally.clientAuth, presented, params, request.ip)
       : await authenticateClient(app.tally.clientAuth, presented, request.ip)
     if (grant === undefined) throw new UnsupportedGrantType()
     const response = await grant.handler(app.tally, { auth, params, resources })

@@ -3,7 +3,7 @@
 // over HTTP) and gets a token carrying only the entitlements its live context satisfies.
 import t from 'tap'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, ISSUER } from '../helper.js'
-import { createClient, createResource, epochOf, expectStatus, assertNoStore } from '../support/issuer.js'
+import { createClient, createResource, epochOf, expectStatus, assertNoStore, assertInvalidClient } from '../support/issuer.js'
 import { createTrust, createWorkload, introspect, jwtBearer } from './fixture.js'
 import { githubActionsClaims, kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
@@ -174,6 +174,8 @@ t.test('the grant allows no other client authentication and needs an assertion',
   t.strictSame(withBasic.json(), { error: 'invalid_request', error_description: 'client authentication is not allowed with the jwt-bearer grant' })
   const withSecret = await jwtBearer(app, assertion, { client_id: 'admin', client_secret: ADMIN_SECRET })
   t.strictSame([withSecret.statusCode, withSecret.json().error], [400, 'invalid_request'])
+  // Client authentication still comes first (SPEC §3): a wrong secret is the usual 401.
+  assertInvalidClient(t, await jwtBearer(app, assertion, {}, { authorization: basic('admin', 'tly_wrong') }), 'a wrong secret with the grant')
   const missing = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer' })
   t.equal(missing.statusCode, 400)
   t.strictSame(missing.json(), { error: 'invalid_request', error_description: 'assertion is required' })

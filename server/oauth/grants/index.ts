@@ -31,7 +31,7 @@ export interface Grant {
   parameters: string[]
   handler: (ctx: GrantContext, request: GrantRequest) => Promise<TokenResponse>
   /** A grant that authenticates the request itself (RFC 7523 §2.1), instead of client authentication. */
-  authenticate?: (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams) => Promise<AuthenticatedClient>
+  authenticate?: (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string) => Promise<AuthenticatedClient>
 }
 
 export const grants: Record<string, Grant> = {

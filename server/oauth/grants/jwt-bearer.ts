@@ -5,15 +5,20 @@
 import { InvalidRequest, UnsupportedGrantType } from '../../errors.js'
 import { AssertionRejected, InvalidGrant } from '../../federation/errors.js'
 import { verifyFederatedAssertion } from '../../federation/verify-assertion.js'
-import type { AuthenticatedClient, ClientAuthContext, PresentedCredentials } from '../client-auth.js'
+import { authenticateClient, type AuthenticatedClient, type ClientAuthContext, type PresentedCredentials } from '../client-auth.js'
 import type { FormParams } from '../form.js'
 import { handler as mintForClient } from './client-credentials.js'
 
 export const grantType = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 export const parameters = ['assertion', 'scope', 'resource', 'audience', 'client_id']
 
-export async function authenticate (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams): Promise<AuthenticatedClient> {
-  if (presented !== undefined) throw new InvalidRequest('client authentication is not allowed with the jwt-bearer grant')
+export async function authenticate (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string): Promise<AuthenticatedClient> {
+  if (presented !== undefined) {
+    // SPEC §3: client authentication comes before the grant, so bad credentials are still a 401; good
+    // ones are refused all the same — the assertion is this grant's only authentication (SPEC §7).
+    await authenticateClient(ctx, presented, sourceAddress)
+    throw new InvalidRequest('client authentication is not allowed with the jwt-bearer grant')
+  }
   if (ctx.federation === undefined) throw new UnsupportedGrantType()
   // RFC 7521 §4.1: assertion REQUIRED.
   if (params.assertion === undefined) throw new InvalidRequest('assertion is required')
