@@ -8,7 +8,7 @@
 import { compactVerify } from 'jose'
 import type { Client, ClientLoader, SessionState, TokenRef } from '../store/clients.js'
 import type { Db, TrustRow } from '../store/database.js'
-import { trustAndCandidates } from '../store/trusts.js'
+import type { TrustLoader } from '../store/trusts.js'
 import { matchHolds, type Context } from '../entitlements/context.js'
 import { buildContext } from './claims-context.js'
 import { AssertionRejected } from './errors.js'
@@ -28,6 +28,7 @@ export interface FederationDeps {
   /** Tally's own ISSUER. */
   issuer: string
   jwks: JwksCache
+  trusts: TrustLoader
 }
 
 export interface FederatedAuthentication {
@@ -80,7 +81,7 @@ export async function verifyFederatedAssertion (deps: FederationDeps, assertion:
   if (!printable(claims.sub)) throw new AssertionRejected('assertion sub is missing or invalid')
   if (clientId !== undefined && (clientId.length > 128 || !PRINTABLE.test(clientId))) throw new AssertionRejected('client_id is invalid')
 
-  const { trust, candidates } = await trustAndCandidates(deps.db, claims.iss, claims.sub)
+  const { trust, candidates } = await deps.trusts.load(claims.iss, claims.sub)
   if (trust === undefined) throw new AssertionRejected('assertion iss is not a trusted issuer')
 
   await verifySignature(deps.jwks, trust, assertion, header.alg, header.kid as string | undefined)

@@ -13,6 +13,7 @@ import { SessionWriter } from '../store/session-writer.js'
 import { ClientLoader } from '../store/clients.js'
 import { AuthThrottle } from '../oauth/throttle.js'
 import { JwksCache } from '../federation/jwks-cache.js'
+import { TrustLoader } from '../store/trusts.js'
 
 export interface TallyPluginOptions {
   config: Config
@@ -41,7 +42,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
     sessions: new SessionWriter(db),
     clientAuth: {
       db, clients, secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle(),
-      federation: { db, clients, issuer: config.issuer, jwks }
+      federation: { db, clients, issuer: config.issuer, jwks, trusts: new TrustLoader(db) }
     }
   })
   app.addHook('onClose', async () => {

@@ -88,26 +88,61 @@ export interface FederatedCandidate {
   match: Record<string, string> | null
 }
 
-/**
- * What an assertion needs, in one round trip: the live trust for its issuer, and the usable federated
- * credentials of active identities for its exact subject.
- */
-export async function trustAndCandidates (db: Db, issuer: string, subject: string): Promise<{ trust: TrustRow | undefined, candidates: FederatedCandidate[] }> {
-  const { rows } = await sql<{ trust: (Omit<TrustRow, 'created_at' | 'updated_at' | 'deleted_at'> & { updated_at: string }) | null, candidates: FederatedCandidate[] }>`
-    select
-      (select row_to_json(t) from (select id, issuer, jwks_uri, audience, claims, max_assertion_lifetime_s, name, updated_at
-        from trusts where issuer = ${issuer} and deleted_at is null) t) as trust,
-      coalesce((select json_agg(json_build_object('credentialId', c.id, 'identityId', i.id, 'clientId', i.client_id, 'match', c.match) order by c.created_at, c.id)
-        from trusts t
-        join credentials c on c.trust_id = t.id and c.type = 'federated' and c.revoked_at is null
-          and (c.expires_at is null or c.expires_at > now())
-        join identities i on i.id = c.identity_id and i.status = 'active'
-        where t.issuer = ${issuer} and t.deleted_at is null and c.subject = ${subject}), '[]') as candidates`.execute(db)
-  const row = rows[0]
+type TrustJson = Omit<TrustRow, 'created_at' | 'updated_at' | 'deleted_at'> & { updated_at: string }
+export interface TrustLookup { trust: TrustRow | undefined, candidates: FederatedCandidate[] }
+
+// One row per (issuer, subject), in request order: the live trust for the issuer, and the usable federated
+// credentials of active identities for the exact subject. One statement shape whatever the batch size.
+const LOOKUP = (issuers: string[], subjects: string[]) => sql<{ trust: TrustJson | null, candidates: FederatedCandidate[] }>`
+  select
+    (select row_to_json(t) from (select id, issuer, jwks_uri, audience, claims, max_assertion_lifetime_s, name, updated_at
+      from trusts where issuer = k.issuer and deleted_at is null) t) as trust,
+    coalesce((select json_agg(json_build_object('credentialId', c.id, 'identityId', i.id, 'clientId', i.client_id, 'match', c.match) order by c.created_at, c.id)
+      from trusts t
+      join credentials c on c.trust_id = t.id and c.type = 'federated' and c.revoked_at is null
+        and (c.expires_at is null or c.expires_at > now())
+      join identities i on i.id = c.identity_id and i.status = 'active'
+      where t.issuer = k.issuer and t.deleted_at is null and c.subject = k.subject), '[]') as candidates
+  from unnest(${issuers}::text[], ${subjects}::text[]) with ordinality as k(issuer, subject, n)
+  order by k.n`
+
+function toLookup (row: { trust: TrustJson | null, candidates: FederatedCandidate[] } | undefined): TrustLookup {
   if (row?.trust == null) return { trust: undefined, candidates: [] }
   const t = row.trust
-  return {
-    trust: { ...t, created_at: new Date(t.updated_at), updated_at: new Date(t.updated_at), deleted_at: null },
-    candidates: row.candidates
+  return { trust: { ...t, created_at: new Date(t.updated_at), updated_at: new Date(t.updated_at), deleted_at: null }, candidates: row.candidates }
+}
+
+interface Pending { issuer: string, subject: string, resolve: (lookup: TrustLookup) => void, reject: (err: unknown) => void }
+const MAX_BATCH = 256
+
+/**
+ * What an assertion needs, in one round trip shared with the assertions of every request that arrives in
+ * the same turn of the event loop (like ClientLoader): each lookup starts after its request arrived, so it
+ * reads what a query of its own would — a trust removed by any instance is seen by the next assertion.
+ */
+export class TrustLoader {
+  #queue: Pending[] = []
+  #scheduled = false
+
+  constructor (private readonly db: Db) {}
+
+  async load (issuer: string, subject: string): Promise<TrustLookup> {
+    return await new Promise<TrustLookup>((resolve, reject) => {
+      this.#queue.push({ issuer, subject, resolve, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(() => { this.#flush() })
+      }
+    })
+  }
+
+  #flush (): void {
+    this.#scheduled = false
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH)
+      LOOKUP(batch.map((p) => p.issuer), batch.map((p) => p.subject)).execute(this.db).then(({ rows }) => {
+        batch.forEach((p, i) => { p.resolve(toLookup(rows[i])) })
+      }, (err: unknown) => { for (const p of batch) p.reject(err) })
+    }
   }
 }
