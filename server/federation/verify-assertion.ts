@@ -7,7 +7,7 @@
 // A platform token is NOT single-use (unlike a private_key_jwt assertion): it may be presented until exp.
 import { compactVerify } from 'jose'
 import type { Client, ClientLoader, SessionState, TokenRef } from '../store/clients.js'
-import type { Db, TrustRow } from '../store/database.js'
+import type { TrustRow } from '../store/database.js'
 import type { TrustLoader } from '../store/trusts.js'
 import { matchHolds, type Context } from '../entitlements/context.js'
 import { buildContext } from './claims-context.js'
@@ -23,7 +23,6 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/
 
 export interface FederationDeps {
-  db: Db
   clients: ClientLoader
   /** Tally's own ISSUER. */
   issuer: string
@@ -53,17 +52,6 @@ function decodeJson (segment: string, what: string): Record<string, unknown> {
 }
 
 const printable = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_CLAIM_LENGTH && PRINTABLE.test(value)
-
-/** Without going to the store: is this a JWT whose iss is not the presenter itself (RFC 7523 §3 private_key_jwt)? */
-export function peekIssuer (assertion: string): string | undefined {
-  if (assertion.length > MAX_ASSERTION_LENGTH || !COMPACT_JWS.test(assertion)) return undefined
-  try {
-    const claims = JSON.parse(Buffer.from(assertion.split('.')[1] as string, 'base64url').toString('utf8')) as { iss?: unknown }
-    return typeof claims?.iss === 'string' ? claims.iss : undefined
-  } catch {
-    return undefined
-  }
-}
 
 export async function verifyFederatedAssertion (deps: FederationDeps, assertion: string, clientId: string | undefined, token?: TokenRef): Promise<FederatedAuthentication> {
   if (assertion.length > MAX_ASSERTION_LENGTH) throw new AssertionRejected('assertion is too long')

@@ -42,7 +42,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
     sessions: new SessionWriter(db),
     clientAuth: {
       db, clients, secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle(),
-      federation: { db, clients, issuer: config.issuer, jwks, trusts: new TrustLoader(db) }
+      federation: { clients, issuer: config.issuer, jwks, trusts: new TrustLoader(db) }
     }
   })
   app.addHook('onClose', async () => {
