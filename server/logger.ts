@@ -7,10 +7,12 @@ export const REDACTED_PATHS = [
   'headers.authorization',
   '*.client_secret',
   '*.client_assertion',
+  '*.assertion',
   '*.token',
   '*.access_token',
   'client_secret',
   'client_assertion',
+  'assertion',
   'token',
   'access_token'
 ]

@@ -23,6 +23,8 @@ export interface AccessTokenClaims extends JWTPayload {
   /** The identity's epoch when the token was minted. */
   epoch: number
   entitlements: TokenEntitlement[]
+  /** The workload's live context, in tokens minted from a platform's assertion (SPEC §7). */
+  ctx?: Record<string, string>
 }
 
 /** Does the payload have every claim Tally puts in an access token, with the right types? */

@@ -3,7 +3,8 @@
 //   npm run bench                      compare /token and /introspect, verifier checks/s (≈ 3–4 min)
 //   npm run bench -- --profile         also: CPU profile + database round trips per request, per endpoint
 //   npm run bench -- --growth          also: cost growth, 1k vs 1M identities and a large sessions table
-//   npm run bench -- --no-compare …    skip the side-by-side comparison
+//   npm run bench -- --no-compare …    skip the side-by-side comparison (and the jwt-bearer row)
+//   npm run bench -- --no-compare --jwt-bearer    only the jwt-bearer row beside client_credentials
 //   BENCH_DURATION_S=3 BENCH_RUNS=1 npm run bench     a quick run
 //
 // Other knobs: BENCH_CONNECTIONS (50), BENCH_WARMUP_S (3), BENCH_CLIENTS (1000), BENCH_VERIFY_S (2),
@@ -25,6 +26,7 @@ import { mintTokens } from './mint.js'
 import { runGrowth, type GrowthResult } from './growth.js'
 import { runProfile, type ProfileResult } from './profile.js'
 import { log, settings } from './settings.js'
+import { benchJwtBearer, jwtBearerTable } from './jwt-bearer.js'
 
 
 type Endpoint = '/token' | '/introspect'
@@ -167,7 +169,7 @@ async function main (): Promise<void> {
   const report: Record<string, unknown> = { machine: machine(), settings, built }
   const sections: string[] = []
 
-  if (settings.compare || settings.profile) {
+  if (settings.compare || settings.profile || settings.jwtBearer) {
     const dep = await createDeployment('bench')
     const pgVersion = (await dep.admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v
     report.postgres = pgVersion
@@ -204,6 +206,12 @@ async function main (): Promise<void> {
         })
         report.verify = verifyRows
         sections.push(`### Local verification (${settings.verifyS} s per row, 64 checks in flight)\n\n${verifyTable(verifyRows)}`)
+      }
+      if (settings.jwtBearer) {
+        log('jwt-bearer beside client_credentials')
+        const rows = await benchJwtBearer(tally, dep)
+        report.jwtBearer = rows
+        sections.push(`### /token by grant, ${settings.connections} connections, ${settings.runs} × ${settings.durationS} s, alternating\n\n${jwtBearerTable(rows)}`)
       }
       await tally.stop()
       tally = undefined

@@ -14,7 +14,9 @@ export const settings = {
   tallyWorkers: num('BENCH_TALLY_WORKERS', 1),
   growth: args.has('--growth') || process.env.BENCH_GROWTH === '1',
   profile: args.has('--profile') || process.env.BENCH_PROFILE === '1',
-  compare: !args.has('--no-compare')
+  compare: !args.has('--no-compare'),
+  /** The jwt-bearer row beside client_credentials (issue 12): with the comparison, or alone with --jwt-bearer. */
+  jwtBearer: args.has('--jwt-bearer') || (!args.has('--no-compare') && !args.has('--no-jwt-bearer'))
 }
 
 

@@ -25,6 +25,8 @@ export interface AccessTokenClaims {
   scope: string
   epoch: number
   entitlements: TokenEntitlement[]
+  /** The live context of a token minted from a platform's assertion (SPEC §7). */
+  ctx?: Record<string, string>
 }
 
 export type TokenCheck =

@@ -8,6 +8,9 @@ import { InvalidClient, InvalidRequest } from '../errors.js'
 import { verifyClientAssertion } from './client-assertion.js'
 import type { FormParams } from './form.js'
 import type { AuthThrottle } from './throttle.js'
+import type { Context } from '../entitlements/context.js'
+import type { FederationDeps } from '../federation/verify-assertion.js'
+import { authenticateFederatedClient, isFederatedAssertion } from '../federation/client-authentication.js'
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 export const AUTH_METHODS: AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
@@ -22,6 +25,8 @@ export interface AuthenticatedClient {
   method: AuthMethod
   /** The presented token's session state, when a TokenRef was given (read in the same round trip). */
   session?: SessionState | null
+  /** Set when a platform's assertion authenticated the request (SPEC §7): its live context and its exp. */
+  federated?: { ctx: Context, exp: number }
 }
 
 export interface ClientAuthContext {
@@ -33,6 +38,8 @@ export interface ClientAuthContext {
   throttle?: AuthThrottle
   /** Called once per failed authentication (metrics). */
   onFailure?: (method: AuthMethod | 'none') => void
+  /** Workload federation (SPEC §7): trusted platforms' assertions, when enabled. */
+  federation?: FederationDeps
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -119,6 +126,9 @@ function throttledClientId (presented: PresentedCredentials | undefined): string
 async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, token: TokenRef | undefined): Promise<AuthenticatedClient> {
   if (presented === undefined) throw new InvalidClient({ cause: 'no client authentication' })
   if (presented.method === 'private_key_jwt') {
+    if (ctx.federation !== undefined && isFederatedAssertion(presented.assertion, presented.clientId)) {
+      return await authenticateFederatedClient(ctx.federation, presented.assertion, presented.clientId, token)
+    }
     const { client, credentialId, session } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId, token)
     return { client, credentialId, method: presented.method, session }
   }

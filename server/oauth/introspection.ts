@@ -41,6 +41,7 @@ export function introspectionResponse (caller: Client, prepared: PreparedIntrosp
     jti: c.jti,
     token_type: 'Bearer',
     epoch: c.epoch,
-    entitlements: c.entitlements
+    entitlements: c.entitlements,
+    ...(c.ctx !== undefined && { ctx: c.ctx })
   }
 }

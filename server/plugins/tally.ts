@@ -12,6 +12,8 @@ import { migrateToLatest, openStore, type Store } from '../store/database.js'
 import { SessionWriter } from '../store/session-writer.js'
 import { ClientLoader } from '../store/clients.js'
 import { AuthThrottle } from '../oauth/throttle.js'
+import { JwksCache } from '../federation/jwks-cache.js'
+import { TrustLoader } from '../store/trusts.js'
 
 export interface TallyPluginOptions {
   config: Config
@@ -30,13 +32,18 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
   const secretHashKey = deriveSecretHashKey(config.keyEncryptionKey)
   await bootstrapAdmin({ db, config, secretHashKey, log: app.log })
 
+  const clients = new ClientLoader(db)
+  const jwks = new JwksCache({ onFetchError: (issuer, err) => app.log.warn({ issuer, err: { message: (err as Error).message } }, 'trust jwks fetch failed') })
   app.decorate('tally', {
     config,
     store,
     db,
     keys,
     sessions: new SessionWriter(db),
-    clientAuth: { db, clients: new ClientLoader(db), secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle() }
+    clientAuth: {
+      db, clients, secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle(),
+      federation: { clients, issuer: config.issuer, jwks, trusts: new TrustLoader(db) }
+    }
   })
   app.addHook('onClose', async () => {
     await keys.stop()

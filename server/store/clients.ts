@@ -7,7 +7,7 @@ import type { Db } from './database.js'
 
 export interface ClientCredential {
   id: string
-  type: 'client_secret' | 'jwk'
+  type: 'client_secret' | 'jwk' | 'federated'
   secretHash: Buffer | null
   jwk: Record<string, unknown> | null
 }
@@ -43,7 +43,7 @@ interface ClientRowJson {
   status: 'active' | 'disabled'
   epoch: number
   token_ttl_s: number | null
-  credentials: Array<{ id: string, type: 'client_secret' | 'jwk', hash: string | null, jwk: Record<string, unknown> | null }>
+  credentials: Array<{ id: string, type: 'client_secret' | 'jwk' | 'federated', hash: string | null, jwk: Record<string, unknown> | null }>
   entitlements: Array<{ id: string, resource_id: string, resource: string, max_ttl: number | null, scopes: string[], conditions: Record<string, unknown> | null, expires_at: number | null }>
   introspects: string[]
 }

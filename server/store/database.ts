@@ -46,10 +46,15 @@ export interface ResourceIntrospectorTable {
 export interface CredentialTable {
   id: Generated<string>
   identity_id: string
-  type: 'client_secret' | 'jwk'
+  type: 'client_secret' | 'jwk' | 'federated'
   secret_hash: Uint8Array | null
   secret_prefix: string | null
   jwk: Json | null
+  // Federated credentials (SPEC §7; migration 2026_12_01_13_00_00_federation).
+  trust_id: ColumnType<string | null, string | undefined, string | null>
+  issuer: ColumnType<string | null, string | undefined, string | null>
+  subject: ColumnType<string | null, string | undefined, string | null>
+  match: ColumnType<unknown, string | undefined, string | null>
   expires_at: Timestamp | null
   revoked_at: Timestamp | null
   created_at: GeneratedTimestamp
@@ -121,6 +126,20 @@ export interface UsedAssertionTable {
   exp: Timestamp
 }
 
+/** A trusted platform issuer (SPEC §7). */
+export interface TrustTable {
+  id: Generated<string>
+  issuer: string
+  jwks_uri: string | null
+  audience: string
+  claims: ColumnType<Record<string, string>, string | undefined, string>
+  max_assertion_lifetime_s: Generated<number>
+  name: string | null
+  created_at: GeneratedTimestamp
+  updated_at: GeneratedTimestamp
+  deleted_at: Timestamp | null
+}
+
 export interface Database {
   identities: IdentityTable
   resources: ResourceTable
@@ -132,11 +151,13 @@ export interface Database {
   audit_events: AuditEventTable
   signing_keys: SigningKeyTable
   used_assertions: UsedAssertionTable
+  trusts: TrustTable
 }
 
 export type Db = Kysely<Database>
 export type IdentityRow = Selectable<IdentityTable>
 export type ResourceRow = Selectable<ResourceTable>
+export type TrustRow = Selectable<TrustTable>
 
 /** A notification listener; returns a function that stops listening. */
 export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>

@@ -5,6 +5,7 @@ import { InvalidTarget } from '../../errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
 import type { ClientEntitlement } from '../../store/clients.js'
+import { entitlementsForContext } from '../../entitlements/context.js'
 import type { AccessTokenClaims, TokenEntitlement } from '../access-token.js'
 import { grantScopes, parseScope } from '../scope.js'
 import { uuidv7 } from '../jti.js'
@@ -33,10 +34,11 @@ function selectResource (entitlements: ClientEntitlement[], requested: string | 
 }
 
 export async function handler (ctx: GrantContext, request: GrantRequest): Promise<TokenResponse> {
-  const { client, credentialId } = request.auth
+  const { client, credentialId, federated } = request.auth
   const now = Math.floor(Date.now() / 1000)
   // An entitlement expiring within this second cannot back a token that lives at least one second.
-  const live = client.entitlements.filter((e) => e.expiresAt === null || e.expiresAt > now)
+  // SPEC §7: from a platform's assertion, only the entitlements its live context satisfies.
+  const live = entitlementsForContext(client.entitlements.filter((e) => e.expiresAt === null || e.expiresAt > now), federated?.ctx)
   const resource = selectResource(live, requestedResource(request))
   const onResource = live.filter((e) => e.resource === resource)
   const held = new Set(onResource.flatMap((e) => e.scopes))
@@ -53,7 +55,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
 
   const resourceMaxTtl = onResource[0]?.resourceMaxTtlS ?? Infinity
   const ttl = Math.min(client.tokenTtlS ?? ctx.config.tokenTtlDefaultS, resourceMaxTtl, ctx.config.tokenTtlMaxS)
-  const exp = Math.min(now + ttl, ...used.map((e) => e.expiresAt ?? Infinity))
+  const exp = Math.min(now + ttl, ...used.map((e) => e.expiresAt ?? Infinity), federated?.exp ?? Infinity)
 
   const claims: AccessTokenClaims = {
     iss: ctx.config.issuer,
@@ -65,7 +67,8 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     jti: uuidv7(),
     scope: scopes.join(' '),
     epoch: client.epoch,
-    entitlements
+    entitlements,
+    ...(federated !== undefined && { ctx: federated.ctx })
   }
   const key = ctx.keys.signingKey()
   const accessToken = signJwt(key, { typ: 'at+jwt' }, claims as unknown as Record<string, unknown>)

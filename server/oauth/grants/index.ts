@@ -2,9 +2,10 @@
 import type { Config } from '../../config.js'
 import type { KeyRing } from '../../keys/key-ring.js'
 import type { SessionWriter } from '../../store/session-writer.js'
-import type { AuthenticatedClient } from '../client-auth.js'
+import type { AuthenticatedClient, ClientAuthContext, PresentedCredentials } from '../client-auth.js'
 import type { FormParams } from '../form.js'
 import * as clientCredentials from './client-credentials.js'
+import * as jwtBearer from './jwt-bearer.js'
 
 export interface GrantContext {
   config: Config
@@ -29,8 +30,11 @@ export interface Grant {
   grantType: string
   parameters: string[]
   handler: (ctx: GrantContext, request: GrantRequest) => Promise<TokenResponse>
+  /** A grant that authenticates the request itself (RFC 7523 §2.1), instead of client authentication. */
+  authenticate?: (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string) => Promise<AuthenticatedClient>
 }
 
 export const grants: Record<string, Grant> = {
-  [clientCredentials.grantType]: clientCredentials
+  [clientCredentials.grantType]: clientCredentials,
+  [jwtBearer.grantType]: jwtBearer
 }

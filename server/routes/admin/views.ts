@@ -59,13 +59,16 @@ export function entitlementView (row: EntitlementRowWithResource): Record<string
 }
 
 /** The columns credentialView needs (never the secret hash). */
-export const CREDENTIAL_COLUMNS = ['id', 'type', 'secret_prefix', 'jwk', 'expires_at', 'revoked_at', 'created_at'] as const
+export const CREDENTIAL_COLUMNS = ['id', 'type', 'secret_prefix', 'jwk', 'issuer', 'subject', 'match', 'expires_at', 'revoked_at', 'created_at'] as const
 
 export interface CredentialRow {
   id: string
-  type: 'client_secret' | 'jwk'
+  type: 'client_secret' | 'jwk' | 'federated'
   secret_prefix: string | null
   jwk: unknown
+  issuer?: string | null
+  subject?: string | null
+  match?: unknown
   expires_at: Date | null
   revoked_at: Date | null
   created_at: Date
@@ -76,7 +79,7 @@ export function credentialView (row: CredentialRow): Record<string, unknown> {
   return {
     id: row.id,
     type: row.type,
-    ...(row.type === 'client_secret' ? { prefix: row.secret_prefix } : { kid: jwk?.kid, alg: jwk?.alg, kty: jwk?.kty }),
+    ...(row.type === 'client_secret' ? { prefix: row.secret_prefix } : row.type === 'federated' ? { issuer: row.issuer, subject: row.subject, match: row.match ?? null } : { kid: jwk?.kid, alg: jwk?.alg, kty: jwk?.kty }),
     expires_at: iso(row.expires_at),
     revoked_at: iso(row.revoked_at),
     created_at: iso(row.created_at)

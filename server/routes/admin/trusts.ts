@@ -1,0 +1,210 @@
+// Workload federation's admin API (SPEC §7): /admin/trusts (trusted platform issuers) and
+// POST /admin/identities/:id/federated (a federated credential; revoked with DELETE …/credentials/:cid).
+// A trust change that could withhold access (JWKS, audience, claim mapping, lifetime), or its removal,
+// bumps every identity federated on it in the same transaction as the change and its audit row.
+import type { FastifyInstance } from 'fastify'
+import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
+import { bumpIdentitiesOfTrust, NARROWING_TRUST_FIELDS } from '../../entitlements/federation-narrowing.js'
+import { fetchableUrl } from '../../federation/safe-fetch.js'
+import { recordAudit } from '../../store/audit.js'
+import type { Db, TrustRow } from '../../store/database.js'
+import { isUuid } from '../../store/identities.js'
+import { findFederatedCredential, findTrust, insertFederatedCredential, insertTrust, listTrusts, removeTrust, updateTrust, type TrustChange } from '../../store/trusts.js'
+import { identityOr404 } from './identities.js'
+import { conditions, idParams, listQuery, pageLimit, shortText } from './schemas.js'
+import { credentialView, iso, type CredentialRow } from './views.js'
+
+// Printable text only: Postgres refuses NUL, and no control character belongs in an issuer or a claim path.
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$'
+const text = (maxLength: number): object => ({ type: 'string', minLength: 1, maxLength, pattern: PRINTABLE })
+const uri = text(2048)
+const claimsMapping = { type: 'object', maxProperties: 50, propertyNames: text(128), additionalProperties: text(512) }
+const lifetime = { type: 'integer', minimum: 1, maximum: 7 * 86_400 } // up to 7 days in seconds
+const DEFAULT_MAX_ASSERTION_LIFETIME_S = 86_400 // 1 day
+
+interface CreateBody { issuer: string, jwks_uri?: string, audience?: string, claims?: Record<string, string>, max_assertion_lifetime_s?: number, name?: string }
+interface FederatedBody { issuer: string, subject: string, match?: Record<string, string> }
+
+export function trustView (row: TrustRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    issuer: row.issuer,
+    jwks_uri: row.jwks_uri,
+    audience: row.audience,
+    claims: row.claims,
+    max_assertion_lifetime_s: row.max_assertion_lifetime_s,
+    name: row.name,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at)
+  }
+}
+
+/** RFC 3986 §6.2.2–6.2.3 equivalence, enough to tell whether an issuer is Tally's own. */
+function normalizedIssuer (value: string): string {
+  try {
+    const url = new URL(value)
+    return url.href.replace(/\/$/, '')
+  } catch {
+    return value
+  }
+}
+
+function checkJwksUri (value: string | null | undefined): void {
+  if (value != null && fetchableUrl(value) === undefined) throw new InvalidRequest('jwks_uri must be an https URL (http only on a loopback host)')
+}
+
+function checkClaimPaths (claims: Record<string, string> | undefined): void {
+  for (const [key, path] of Object.entries(claims ?? {})) {
+    if (path.split('.').some((name) => name === '')) throw new InvalidRequest(`claims/${key.slice(0, 64)} must be a dot-separated claim path without empty names`)
+  }
+}
+
+async function trustOr404 (db: Db, id: string, options: { forUpdate?: boolean } = {}): Promise<TrustRow> {
+  const row = await findTrust(db, id, options)
+  if (row === undefined) throw new NotFound('trust not found')
+  return row
+}
+
+const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505'
+
+export default async function trustRoutes (app: FastifyInstance): Promise<void> {
+  const { db, config } = app.tally
+
+  app.post<{ Body: CreateBody }>('/trusts', {
+    preHandler: app.requireAdmin('admin:write'),
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['issuer'],
+        properties: { issuer: uri, jwks_uri: uri, audience: uri, claims: claimsMapping, max_assertion_lifetime_s: lifetime, name: shortText }
+      }
+    }
+  }, async function createTrust (request, reply) {
+    const body = request.body
+    // SPEC §7: never Tally's own ISSUER — a Tally token is never an assertion.
+    if (normalizedIssuer(body.issuer) === normalizedIssuer(config.issuer)) throw new InvalidRequest('issuer must not be Tally\'s own ISSUER')
+    checkJwksUri(body.jwks_uri)
+    if (body.jwks_uri === undefined && fetchableUrl(body.issuer) === undefined) {
+      throw new InvalidRequest('issuer must be an https URL for discovery, or jwks_uri must be given')
+    }
+    checkClaimPaths(body.claims)
+    try {
+      const view = await db.transaction().execute(async (trx) => {
+        const row = await insertTrust(trx, {
+          issuer: body.issuer,
+          jwks_uri: body.jwks_uri ?? null,
+          audience: body.audience ?? config.issuer,
+          claims: body.claims ?? {},
+          max_assertion_lifetime_s: body.max_assertion_lifetime_s ?? DEFAULT_MAX_ASSERTION_LIFETIME_S,
+          name: body.name ?? null
+        })
+        const created = trustView(row)
+        await recordAudit(trx, { actor: request.admin.identityId, action: 'trust.create', after: created })
+        return created
+      })
+      return await reply.code(201).send(view)
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new Conflict('a trust for this issuer already exists')
+      throw err
+    }
+  })
+
+  app.get<{ Querystring: { limit?: string, cursor?: string } }>('/trusts', {
+    preHandler: app.requireAdmin('admin:read'), schema: { querystring: listQuery }
+  }, async function listAllTrusts (request) {
+    const limit = pageLimit(request.query.limit)
+    const { cursor } = request.query
+    if (cursor !== undefined && !isUuid(cursor)) throw new InvalidRequest('cursor is malformed')
+    const rows = await listTrusts(db, limit + 1, cursor?.toLowerCase())
+    const page = rows.slice(0, limit)
+    return { items: page.map(trustView), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
+  })
+
+  app.get<{ Params: { id: string } }>('/trusts/:id', {
+    preHandler: app.requireAdmin('admin:read'), schema: { params: idParams }
+  }, async function readTrust (request) {
+    return trustView(await trustOr404(db, request.params.id))
+  })
+
+  app.patch<{ Params: { id: string }, Body: TrustChange }>('/trusts/:id', {
+    preHandler: app.requireAdmin('admin:write'),
+    schema: {
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          jwks_uri: { anyOf: [uri, { type: 'null' }] },
+          audience: uri,
+          claims: claimsMapping,
+          max_assertion_lifetime_s: lifetime,
+          name: { anyOf: [shortText, { type: 'null' }] }
+        }
+      }
+    }
+  }, async function changeTrust (request) {
+    const body = request.body ?? {}
+    checkJwksUri(body.jwks_uri)
+    checkClaimPaths(body.claims)
+    return await db.transaction().execute(async (trx) => {
+      const before = await trustOr404(trx, request.params.id, { forUpdate: true })
+      if (body.jwks_uri === null && fetchableUrl(before.issuer) === undefined) {
+        throw new InvalidRequest('jwks_uri is required: the issuer is not an https URL for discovery')
+      }
+      // Any change to how assertions are checked or mapped could withhold access someone holds: it narrows.
+      const narrows = NARROWING_TRUST_FIELDS.some((field) =>
+        body[field] !== undefined && JSON.stringify(body[field]) !== JSON.stringify(before[field]))
+      if (narrows) await bumpIdentitiesOfTrust(trx, before.id, 'trust_changed')
+      const after = trustView(await updateTrust(trx, before.id, body))
+      await recordAudit(trx, { actor: request.admin.identityId, action: 'trust.update', before: trustView(before), after })
+      return after
+    })
+  })
+
+  app.delete<{ Params: { id: string } }>('/trusts/:id', {
+    preHandler: app.requireAdmin('admin:write'), schema: { params: idParams }
+  }, async function deleteTrust (request, reply) {
+    await db.transaction().execute(async (trx) => {
+      const row = await trustOr404(trx, request.params.id, { forUpdate: true })
+      // Bump first: the identities are found through the credentials the removal then revokes.
+      await bumpIdentitiesOfTrust(trx, row.id, 'trust_removed')
+      await removeTrust(trx, row.id)
+      await recordAudit(trx, { actor: request.admin.identityId, action: 'trust.delete', before: trustView(row) })
+    })
+    return await reply.code(204).send()
+  })
+
+  app.post<{ Params: { id: string }, Body: FederatedBody }>('/identities/:id/federated', {
+    preHandler: app.requireAdmin('admin:write'),
+    schema: {
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['issuer', 'subject'],
+        properties: { issuer: uri, subject: text(2048), match: conditions }
+      }
+    }
+  }, async function createFederatedCredential (request, reply) {
+    const { issuer, subject, match } = request.body
+    for (const [key, value] of Object.entries(match ?? {})) {
+      if (typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)) throw new InvalidRequest(`match/${key.slice(0, 64)} must not contain control characters`)
+      if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidRequest('match keys must not contain control characters')
+    }
+    const view = await db.transaction().execute(async (trx) => {
+      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
+      const trust = await findTrust(trx, issuer)
+      if (trust === undefined || trust.issuer !== issuer) throw new InvalidRequest('issuer: no trust has this issuer')
+      const normalizedMatch = match === undefined || Object.keys(match).length === 0 ? null : match
+      if (await findFederatedCredential(trx, identity.id, trust.id, subject, normalizedMatch) !== undefined) {
+        throw new Conflict('this identity already has this federated credential')
+      }
+      const row = await insertFederatedCredential(trx, { identityId: identity.id, trust, subject, match: normalizedMatch })
+      const created = credentialView(row as CredentialRow)
+      await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.create', identityId: identity.id, after: created })
+      return created
+    })
+    return await reply.code(201).send(view)
+  })
+}
