@@ -25,12 +25,13 @@ export interface TokenResponse {
   scope: string
 }
 
-export interface Grant {
+/** A grant module (RFC 6749 §4): its grant_type, its extra parameters and its handler. */
+export interface GrantModule {
   grantType: string
   parameters: string[]
   handler: (ctx: GrantContext, request: GrantRequest) => Promise<TokenResponse>
 }
 
-export const grants: Record<string, Grant> = {
+export const grants: Record<string, GrantModule> = {
   [clientCredentials.grantType]: clientCredentials
 }
