@@ -11,7 +11,7 @@ import { findIdentity } from '../store/identities.js'
 import { findSession } from '../store/sessions.js'
 import { parseAccessToken } from './access-token.js'
 
-export const mayRevokeAny = (caller: Client): boolean => heldScopes(caller, ADMIN_RESOURCE).has('admin:revoke')
+const mayRevokeAny = (caller: Client): boolean => heldScopes(caller, ADMIN_RESOURCE).has('admin:revoke')
 
 /** RFC 7009 §2.2: unknown, malformed and expired tokens are "revoked" already — 200, nothing to do. */
 export async function revokeToken (db: Db, issuer: string, caller: Client, token: string): Promise<void> {

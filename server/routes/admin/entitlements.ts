@@ -8,7 +8,7 @@ import { checkHoldable, type EntitlementInput, type HoldableEntitlement } from '
 import { narrows, type Holding } from '../../entitlements/narrowing.js'
 import type { Db, ResourceRow } from '../../store/database.js'
 import {
-  deleteEntitlement, deleteEntitlementsOf, entitlementResourceId, entitlementsOf, holdingsOf, insertEntitlement
+  deleteEntitlement, deleteEntitlementsOf, entitlementResourceId, entitlementsOf, holdingsOf, insertEntitlement, type EntitlementWithResource, type NewEntitlement
 } from '../../store/entitlements.js'
 import { findResource } from '../../store/resources.js'
 import { identityOr404, lockLiveIdentity } from './lookups.js'
@@ -26,7 +26,7 @@ async function checkLocked (db: Db, change: Change, inputs: EntitlementInput[], 
   return inputs.map((input, i) => checkHoldable(input, locked.get((found[i] as ResourceRow).id), field(i)))
 }
 
-const toNew = (e: HoldableEntitlement, grantedBy: string): Parameters<typeof insertEntitlement>[2] =>
+const toNew = (e: HoldableEntitlement, grantedBy: string): NewEntitlement =>
   ({ resourceId: e.resource.id, scopes: e.scopes, conditions: e.conditions, expiresAt: e.expiresAt, reason: e.reason, grantedBy })
 
 export default async function entitlementRoutes (app: FastifyInstance): Promise<void> {
@@ -41,7 +41,7 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
       const [valid] = await checkLocked(change.trx, change, [request.body], () => '')
       const identity = await lockLiveIdentity(change, found)
       const id = await insertEntitlement(change.trx, identity.id, toNew(valid as HoldableEntitlement, actor))
-      const view = entitlementView((await entitlementsOf(change.trx, identity.id)).find((e) => e.id === id) as Parameters<typeof entitlementView>[0])
+      const view = entitlementView((await entitlementsOf(change.trx, identity.id)).find((e) => e.id === id) as EntitlementWithResource)
       await change.audit({ action: 'entitlement.create', identityId: identity.id, after: view })
       return view
     })
