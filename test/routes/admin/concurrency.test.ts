@@ -6,7 +6,8 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
-import { ADMIN_SECRET, adminCall, adminToken, basic, build, FORM_TYPE, form, sharedStore, uniqueId } from '../../helper.js'
+import { ADMIN_SECRET, adminCall, adminToken, basic, build, FORM_TYPE, form, requestToken, sharedStore, uniqueId } from '../../helper.js'
+import { createClient } from '../../support/issuer.js'
 
 const ROUNDS = 8
 
@@ -90,4 +91,25 @@ t.test('concurrent admin changes on shared rows: no 5xx, a serial-equivalent end
   }
   t.strictSame(unexpected, [], `${ROUNDS} rounds of 12 concurrent changes: every answer a 2xx or the 4xx a serial order could give`)
   t.strictSame(invariantFailures, [], 'scopes within the resource, epochs monotone and bumped per acknowledged narrowing, an audit row per acknowledged change')
+})
+
+t.test('a scope removal and a grant of that scope serialise: never both acknowledged with the scope still held (finding 5)', { skip: process.env.DATABASE_URL === undefined ? 'Postgres only (PGlite is single-connection)' : false }, async (t) => {
+  const app = await build(t)
+  const token = await adminToken(app)
+  const lost: string[] = []
+  let bothAcknowledged = 0
+  for (let i = 0; i < 15; i++) {
+    const identifier = `https://${uniqueId('grant-race')}.example`
+    const resource = (await adminCall(app, token, 'POST', '/admin/resources', { identifier, scopes: ['read', 'write'] })).json()
+    const svc = await createClient(app, token, { entitlements: [{ resource: identifier, scopes: ['read'] }] })
+    const [patch, post] = await Promise.all([
+      adminCall(app, token, 'PATCH', `/admin/resources/${resource.id as string}`, { scopes: ['read'] }),
+      adminCall(app, token, 'POST', `/admin/identities/${svc.id}/entitlements`, { resource: identifier, scopes: ['write'] })
+    ])
+    if (patch.statusCode !== 200 || ![201, 400].includes(post.statusCode)) lost.push(`round ${i}: PATCH ${patch.statusCode}, POST ${post.statusCode} ${post.body}`)
+    if (post.statusCode === 201) bothAcknowledged++
+    const write = await requestToken(app, svc.clientId, svc.secret, { resource: identifier, scope: 'write' })
+    if (write.statusCode !== 400 || write.json().error !== 'invalid_scope') lost.push(`round ${i}: /token scope=write → ${write.statusCode} ${String(write.json().error ?? 'a token')}`)
+  }
+  t.strictSame(lost, [], `15 rounds (${bothAcknowledged} with both acknowledged): write is never held once its removal is acknowledged`)
 })
