@@ -2,17 +2,12 @@
 // is active now. The check costs one database round trip and no signature verification: every token Tally
 // issues is recorded with the SHA-256 of its exact bytes before it is handed out, so a token whose digest
 // matches its session row is one Tally signed, byte for byte — a forged or altered token cannot match.
-import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
-import { sessionStateOf, type SessionState } from '../store/clients.js'
+import type { SessionState } from '../store/clients.js'
+import { readSessionState } from '../store/sessions.js'
 
-export interface TokenEntitlement {
-  resource: string
-  scopes: string[]
-  conditions?: Record<string, unknown>
-  expires_at?: number
-}
+import type { TokenEntitlement } from '../entitlements/token-entitlements.js'
 
 export interface AccessTokenClaims {
   iss: string
@@ -97,6 +92,5 @@ export function evaluateAccessToken (parsed: ParsedAccessToken, token: string, s
 export async function checkAccessToken (db: Db, token: string, issuer: string, nowS = Math.floor(Date.now() / 1000)): Promise<TokenCheck> {
   const parsed = preCheckAccessToken(token, issuer, nowS)
   if ('active' in parsed) return parsed
-  const { rows } = await sql<{ state: SessionState | null }>`select ${sessionStateOf(parsed.claims.jti, parsed.header.kid as string)} as state`.execute(db)
-  return evaluateAccessToken(parsed, token, rows[0]?.state)
+  return evaluateAccessToken(parsed, token, await readSessionState(db, parsed.claims.jti, parsed.header.kid as string))
 }

@@ -2,16 +2,16 @@
 // tokens; an identity holding admin:revoke revokes any token, or every session of an identity by bumping
 // its epoch. Nothing here answers before the change is committed: a 200 means the revocation is stored.
 import { UnauthorizedClient, InvalidRequest } from '../errors.js'
+import { commitChange } from '../entitlements/change.js'
+import { revokeAllSessions } from '../entitlements/revoke-sessions.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
-import { recordAudit } from '../store/audit.js'
 import { ADMIN_RESOURCE, heldScopes, type Client } from '../store/clients.js'
 import type { Db } from '../store/database.js'
-import { bumpEpoch } from '../store/epochs.js'
 import { findIdentity } from '../store/identities.js'
-import { findSession, revokeSession } from '../store/sessions.js'
+import { findSession } from '../store/sessions.js'
 import { parseAccessToken } from './access-token.js'
 
-export const mayRevokeAny = (caller: Client): boolean => heldScopes(caller, ADMIN_RESOURCE).has('admin:revoke')
+const mayRevokeAny = (caller: Client): boolean => heldScopes(caller, ADMIN_RESOURCE).has('admin:revoke')
 
 /** RFC 7009 §2.2: unknown, malformed and expired tokens are "revoked" already — 200, nothing to do. */
 export async function revokeToken (db: Db, issuer: string, caller: Client, token: string): Promise<void> {
@@ -23,9 +23,9 @@ export async function revokeToken (db: Db, issuer: string, caller: Client, token
   // RFC 7009 §2.1: the server verifies that the token was issued to the client making the request.
   if (session.identityId !== caller.id && !mayRevokeAny(caller)) throw new UnauthorizedClient('the token was not issued to this client')
   if (session.revoked) return
-  await db.transaction().execute(async (trx) => {
-    if (await revokeSession(trx, session)) {
-      await recordAudit(trx, { actor: caller.id, action: 'token.revoke', identityId: session.identityId, after: { jti: session.jti } })
+  await commitChange(db, caller.id, async (change) => {
+    if (await change.revokeToken(session)) {
+      await change.audit({ action: 'token.revoke', identityId: session.identityId, after: { jti: session.jti } })
     }
   })
 }
@@ -33,10 +33,7 @@ export async function revokeToken (db: Db, issuer: string, caller: Client, token
 /** The `identity` extension: every session of one identity, by one epoch bump. Needs admin:revoke. */
 export async function revokeIdentitySessions (db: Db, caller: Client, identity: string): Promise<void> {
   if (!mayRevokeAny(caller)) throw new UnauthorizedClient('revoking an identity\'s sessions requires admin:revoke')
-  await db.transaction().execute(async (trx) => {
-    const target = await findIdentity(trx, identity, { forUpdate: true })
-    if (target === undefined || target.status === 'deleted') throw new InvalidRequest('identity: unknown identity')
-    const epoch = await bumpEpoch(trx, target.id, 'sessions_revoked')
-    await recordAudit(trx, { actor: caller.id, action: 'sessions.revoke', identityId: target.id, before: { epoch: target.epoch }, after: { epoch } })
-  })
+  const target = await findIdentity(db, identity)
+  const epoch = target === undefined || target.status === 'deleted' ? undefined : await revokeAllSessions(db, caller.id, target.id)
+  if (epoch === undefined) throw new InvalidRequest('identity: unknown identity')
 }

@@ -1,7 +1,11 @@
-// The epoch feed's write side. Every event is inserted after taking one advisory transaction lock, so
-// events are numbered in commit order: a reader paging by `seq` can never skip an event whose transaction
-// commits late (on Postgres a sequence value is taken at insert, not at commit). NOTIFY is transactional,
-// so listeners hear of an event only once it is committed.
+// The epoch feed's write side and the epoch column. Production code reaches these only through
+// `commitChange` (server/entitlements/change.ts), which fixes the lock order; `bumpEpoch` is kept for tests
+// that need a bare bump.
+//
+// Every batch of events is inserted after taking one advisory transaction lock, so events are numbered in
+// commit order: a reader paging by `seq` can never skip an event whose transaction commits late (on
+// Postgres a sequence value is taken at insert, not at commit). NOTIFY is transactional, so listeners hear
+// of an event only once it is committed.
 import { EventEmitter } from 'node:events'
 import { sql } from 'kysely'
 import type { Db } from './database.js'
@@ -9,44 +13,52 @@ import { scopedChannel } from './listener.js'
 
 export const EPOCH_CHANNEL = 'tally_epochs'
 
-/** Emits 'bump' (reason) for metrics. A bump whose transaction later rolls back is counted too. */
+/** Emits 'bump' (reason) for metrics, once per bumped identity, after its transaction commits. */
 export const epochBumps = new EventEmitter()
 const FEED_ORDER_LOCK = 0x7a11_0003
 
-export type EpochReason = 'entitlement_narrowed' | 'identity_disabled' | 'identity_deleted' | 'credential_revoked'
-  | 'sessions_revoked' | 'resource_scope_removed' | 'entitlements_replaced' | 'entitlement_deleted'
-  | 'trust_changed' | 'trust_removed'
+export type FeedEventRecord =
+  | { type: 'epoch', identityId: string, epoch: number, reason: string }
+  | { type: 'revoked', identityId: string, jti: string, exp: Date }
 
-/** Must run inside a transaction (pass the trx); holds the feed-order lock until it commits. */
-async function appendEvent (trx: Db, event: { type: 'epoch' | 'revoked', identityId: string, epoch?: number, jti?: string, exp?: Date, reason?: string }): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${FEED_ORDER_LOCK})`.execute(trx)
-  const { seq } = await trx.insertInto('epoch_events').values({
-    type: event.type,
-    identity_id: event.identityId,
-    epoch: event.epoch ?? null,
-    jti: event.jti ?? null,
-    exp: event.exp ?? null,
-    reason: event.reason ?? null
-  }).returning('seq').executeTakeFirstOrThrow()
-  await sql`select pg_notify(${scopedChannel(EPOCH_CHANNEL)}, ${String(seq)})`.execute(trx)
+/**
+ * Raises each identity's epoch by one. Writes: identities.epoch (a row lock the caller should already hold,
+ * taken in id order by `lockIdentities`). Returns id → new epoch. Must run in the caller's transaction; the
+ * tokens minted before become stale when it commits.
+ */
+export async function raiseEpochs (trx: Db, identityIds: string[]): Promise<Map<string, number>> {
+  if (identityIds.length === 0) return new Map()
+  const rows = await trx.updateTable('identities')
+    .set({ epoch: sql`epoch + 1`, updated_at: sql`now()` })
+    .where('id', 'in', identityIds)
+    .returning(['id', 'epoch'])
+    .execute()
+  return new Map(rows.map((r) => [r.id, r.epoch]))
 }
 
 /**
- * Raises an identity's epoch by one and records the event, in the caller's transaction: every token
- * minted before it becomes stale at the commit. Returns the new epoch.
+ * Appends events to the feed in the given order. Locks: the feed-order advisory lock, held until the
+ * caller's transaction ends — so take it LAST, after every row lock the transaction needs.
  */
-export async function bumpEpoch (trx: Db, identityId: string, reason: EpochReason): Promise<number> {
-  const { epoch } = await trx.updateTable('identities')
-    .set({ epoch: sql`epoch + 1`, updated_at: sql`now()` })
-    .where('id', '=', identityId)
-    .returning('epoch')
-    .executeTakeFirstOrThrow()
-  await appendEvent(trx, { type: 'epoch', identityId, epoch, reason })
-  epochBumps.emit('bump', reason)
-  return epoch
+export async function appendFeedEvents (trx: Db, events: FeedEventRecord[]): Promise<void> {
+  if (events.length === 0) return
+  await sql`select pg_advisory_xact_lock(${FEED_ORDER_LOCK})`.execute(trx)
+  for (const event of events) {
+    const { seq } = await trx.insertInto('epoch_events').values({
+      type: event.type,
+      identity_id: event.identityId,
+      epoch: event.type === 'epoch' ? event.epoch : null,
+      jti: event.type === 'revoked' ? event.jti : null,
+      exp: event.type === 'revoked' ? event.exp : null,
+      reason: event.type === 'epoch' ? event.reason : null
+    }).returning('seq').executeTakeFirstOrThrow()
+    await sql`select pg_notify(${scopedChannel(EPOCH_CHANNEL)}, ${String(seq)})`.execute(trx)
+  }
 }
 
-/** Records a single token's revocation in the feed, in the caller's transaction. */
-export async function appendRevokedEvent (trx: Db, identityId: string, jti: string, exp: Date): Promise<void> {
-  await appendEvent(trx, { type: 'revoked', identityId, jti, exp })
+/** A bare bump with its feed event, in the caller's transaction (tests only; see commitChange). */
+export async function bumpEpoch (trx: Db, identityId: string, reason: string): Promise<number> {
+  const epoch = (await raiseEpochs(trx, [identityId])).get(identityId) as number
+  await appendFeedEvents(trx, [{ type: 'epoch', identityId, epoch, reason }])
+  return epoch
 }

@@ -52,12 +52,13 @@ export async function removeTrust (db: Db, id: string): Promise<void> {
  * The identities holding an unrevoked federated credential on the trust, locked in id order (the lock
  * order every narrowing change follows, so concurrent changes cannot deadlock).
  */
-export async function lockIdentitiesFederatedOn (db: Db, trustId: string): Promise<string[]> {
+/** The live identities with an unrevoked federated credential on the trust, in id order. Reads, locks nothing (the caller locks them through its change). */
+export async function identitiesFederatedOn (db: Db, trustId: string): Promise<string[]> {
   const rows = await db.selectFrom('identities').select('id')
     .where('id', 'in', db.selectFrom('credentials').select('identity_id')
       .where('trust_id', '=', trustId).where('type', '=', 'federated').where('revoked_at', 'is', null))
     .where('status', '<>', 'deleted')
-    .orderBy('id').forUpdate().execute()
+    .orderBy('id').execute()
   return rows.map((r) => r.id)
 }
 

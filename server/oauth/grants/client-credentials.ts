@@ -4,10 +4,8 @@
 import { InvalidTarget } from '../../errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
-import type { ClientEntitlement } from '../../store/clients.js'
-import { entitlementsForContext } from '../../entitlements/context.js'
-import type { AccessTokenClaims, TokenEntitlement } from '../access-token.js'
-import { grantScopes, parseScope } from '../scope.js'
+import { decideTokenEntitlements } from '../../entitlements/token-entitlements.js'
+import type { AccessTokenClaims } from '../access-token.js'
 import { uuidv7 } from '../jti.js'
 import type { GrantContext, GrantRequest, TokenResponse } from './index.js'
 
@@ -22,52 +20,33 @@ function requestedResource (request: GrantRequest): string | undefined {
   return targets.values().next().value
 }
 
-function selectResource (entitlements: ClientEntitlement[], requested: string | undefined): string {
-  const entitled = new Set(entitlements.map((e) => e.resource))
-  if (requested !== undefined) {
-    if (!entitled.has(requested)) throw new InvalidTarget('the client is not entitled to the requested resource')
-    return requested
-  }
-  if (entitled.size === 0) throw new InvalidTarget('the client holds no entitlements')
-  if (entitled.size > 1) throw new InvalidTarget('resource is required: the client is entitled to several resources')
-  return entitled.values().next().value as string
-}
-
 export async function handler (ctx: GrantContext, request: GrantRequest): Promise<TokenResponse> {
   const { client, credentialId, federated } = request.auth
   const now = Math.floor(Date.now() / 1000)
-  // An entitlement expiring within this second cannot back a token that lives at least one second.
-  // SPEC §7: from a platform's assertion, only the entitlements its live context satisfies.
-  const live = entitlementsForContext(client.entitlements.filter((e) => e.expiresAt === null || e.expiresAt > now), federated?.ctx)
-  const resource = selectResource(live, requestedResource(request))
-  const onResource = live.filter((e) => e.resource === resource)
-  const held = new Set(onResource.flatMap((e) => e.scopes))
-  const scopes = grantScopes(parseScope(request.params.scope), held)
-  const granted = new Set(scopes)
-
-  const used = onResource.filter((e) => e.scopes.some((s) => granted.has(s)))
-  const entitlements: TokenEntitlement[] = used.map((e) => ({
-    resource: e.resource,
-    scopes: e.scopes.filter((s) => granted.has(s)),
-    ...(e.conditions !== null && { conditions: e.conditions }),
-    ...(e.expiresAt !== null && { expires_at: e.expiresAt })
-  }))
-
-  const resourceMaxTtl = onResource[0]?.resourceMaxTtlS ?? Infinity
-  const ttl = Math.min(client.tokenTtlS ?? ctx.config.tokenTtlDefaultS, resourceMaxTtl, ctx.config.tokenTtlMaxS)
-  const exp = Math.min(now + ttl, ...used.map((e) => e.expiresAt ?? Infinity), federated?.exp ?? Infinity)
+  const decision = decideTokenEntitlements({
+    entitlements: client.entitlements,
+    requestedResource: requestedResource(request),
+    scope: request.params.scope,
+    identityTtlS: client.tokenTtlS,
+    defaultTtlS: ctx.config.tokenTtlDefaultS,
+    maxTtlS: ctx.config.tokenTtlMaxS,
+    nowS: now,
+    // SPEC §7: from a platform's assertion, only what its live context satisfies, never past its exp.
+    ...(federated !== undefined && { context: federated.ctx, notAfterS: federated.exp })
+  })
+  const exp = decision.expS
 
   const claims: AccessTokenClaims = {
     iss: ctx.config.issuer,
     sub: client.id,
     client_id: client.clientId,
-    aud: resource,
+    aud: decision.resource,
     iat: now,
     exp,
     jti: uuidv7(),
-    scope: scopes.join(' '),
+    scope: decision.scopes.join(' '),
     epoch: client.epoch,
-    entitlements,
+    entitlements: decision.entitlements,
     ...(federated !== undefined && { ctx: federated.ctx })
   }
   const key = ctx.keys.signingKey()
@@ -78,7 +57,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     jti: claims.jti,
     identity_id: client.id,
     epoch: client.epoch,
-    resource_id: (onResource[0] as ClientEntitlement).resourceId,
+    resource_id: decision.resourceId,
     scope: claims.scope,
     iat: new Date(now * 1000),
     exp: new Date(exp * 1000),

@@ -26,7 +26,8 @@ export interface TokenResponse {
   scope: string
 }
 
-export interface Grant {
+/** A grant module (RFC 6749 §4): its grant_type, its extra parameters and its handler. */
+export interface GrantModule {
   grantType: string
   parameters: string[]
   handler: (ctx: GrantContext, request: GrantRequest) => Promise<TokenResponse>
@@ -34,7 +35,7 @@ export interface Grant {
   authenticate?: (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string) => Promise<AuthenticatedClient>
 }
 
-export const grants: Record<string, Grant> = {
+export const grants: Record<string, GrantModule> = {
   [clientCredentials.grantType]: clientCredentials,
   [jwtBearer.grantType]: jwtBearer
 }

@@ -1,6 +1,7 @@
 // GET /admin/audit (SPEC §5): the append-only log, oldest first, paged by id with `after`.
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequest } from '../../errors.js'
+import { readAuditPage } from '../../store/audit.js'
 import { findIdentity } from '../../store/identities.js'
 import { pageLimit } from './schemas.js'
 import { iso } from './views.js'
@@ -21,14 +22,13 @@ export default async function auditRoutes (app: FastifyInstance): Promise<void> 
     }
   }, async function listAudit (request) {
     const limit = pageLimit(request.query.limit, 100, 500)
-    let query = db.selectFrom('audit_events').selectAll().orderBy('id').limit(limit + 1)
+    let identityId: string | undefined
     if (request.query.identity !== undefined) {
       const identity = await findIdentity(db, request.query.identity)
       if (identity === undefined) throw new InvalidRequest('identity: unknown identity')
-      query = query.where('identity_id', '=', identity.id)
+      identityId = identity.id
     }
-    if (request.query.after !== undefined) query = query.where('id', '>', request.query.after)
-    const rows = await query.execute()
+    const rows = await readAuditPage(db, { identityId, afterId: request.query.after, limit })
     const page = rows.slice(0, limit)
     return {
       items: page.map((e) => ({

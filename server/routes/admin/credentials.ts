@@ -2,14 +2,13 @@
 // JWKs for private_key_jwt, and revocation of either — which narrows, so it bumps the epoch.
 import type { FastifyInstance } from 'fastify'
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose'
-import { sql } from 'kysely'
 import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
+import { commitChange } from '../../entitlements/change.js'
 import { generateSecret, hashSecret } from '../../keys/crypto.js'
-import { recordAudit } from '../../store/audit.js'
-import { bumpEpoch } from '../../store/epochs.js'
-import { identityOr404 } from './identities.js'
+import { findCredential, hasLiveKid, insertJwk, insertSecret, markCredentialRevoked } from '../../store/credentials.js'
+import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { idAndChildParams, idParams, timestamp } from './schemas.js'
-import { CREDENTIAL_COLUMNS, credentialView, iso } from './views.js'
+import { credentialView, iso } from './views.js'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 const DEFAULT_ALG: Record<string, string> = { 'EC:P-256': 'ES256', 'EC:P-384': 'ES384', 'EC:P-521': 'ES512', 'OKP:Ed25519': 'EdDSA', RSA: 'RS256' }
@@ -61,16 +60,10 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
   }, async function createSecret (request, reply) {
     const expiresAt = futureDate(request.body?.expires_at, 'expires_at')
     const secret = generateSecret()
-    const created = await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id)
-      const row = await trx.insertInto('credentials').values({
-        identity_id: identity.id,
-        type: 'client_secret',
-        secret_hash: hashSecret(app.tally.clientAuth.secretHashKey, secret),
-        secret_prefix: secret.slice(0, 8),
-        expires_at: expiresAt
-      }).returning(CREDENTIAL_COLUMNS).executeTakeFirstOrThrow()
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.create', identityId: identity.id, after: credentialView(row) })
+    const created = await commitChange(db, request.admin.identityId, async (change) => {
+      const identity = await identityOr404(change.trx, request.params.id)
+      const row = await insertSecret(change.trx, identity.id, { hash: hashSecret(app.tally.clientAuth.secretHashKey, secret), prefix: secret.slice(0, 8), expiresAt })
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: credentialView(row) })
       return row
     })
     // The only time the secret is shown.
@@ -86,15 +79,12 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
   }, async function registerKey (request, reply) {
     const jwk = await publicJwk(request.body.jwk)
     const expiresAt = futureDate(request.body.expires_at, 'expires_at')
-    const view = await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
-      const clash = await trx.selectFrom('credentials').select('id').where('identity_id', '=', identity.id)
-        .where('type', '=', 'jwk').where('revoked_at', 'is', null).where(sql<boolean>`jwk->>'kid' = ${jwk.kid}`).executeTakeFirst()
-      if (clash !== undefined) throw new Conflict('a key with this kid is already registered')
-      const row = await trx.insertInto('credentials').values({ identity_id: identity.id, type: 'jwk', jwk: JSON.stringify(jwk), expires_at: expiresAt })
-        .returning(CREDENTIAL_COLUMNS).executeTakeFirstOrThrow()
+    const view = await commitChange(db, request.admin.identityId, async (change) => {
+      const identity = await lockLiveIdentity(change, await identityOr404(change.trx, request.params.id))
+      if (await hasLiveKid(change.trx, identity.id, jwk.kid as string)) throw new Conflict('a key with this kid is already registered')
+      const row = await insertJwk(change.trx, identity.id, jwk, expiresAt)
       const created = credentialView(row)
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.create', identityId: identity.id, after: created })
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: created })
       return { ...created, jwk }
     })
     return await reply.code(201).send(view)
@@ -104,15 +94,14 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
     preHandler: app.requireAdmin('admin:write'),
     schema: { params: idAndChildParams('cid') }
   }, async function revokeCredential (request, reply) {
-    await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
-      const row = await trx.selectFrom('credentials').select(CREDENTIAL_COLUMNS)
-        .where('id', '=', request.params.cid).where('identity_id', '=', identity.id).executeTakeFirst()
+    await commitChange(db, request.admin.identityId, async (change) => {
+      const identity = await lockLiveIdentity(change, await identityOr404(change.trx, request.params.id))
+      const row = await findCredential(change.trx, identity.id, request.params.cid)
       if (row === undefined) throw new NotFound('credential not found')
       if (row.revoked_at !== null) return
-      await trx.updateTable('credentials').set({ revoked_at: sql`now()` }).where('id', '=', row.id).execute()
-      await bumpEpoch(trx, identity.id, 'credential_revoked')
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.revoke', identityId: identity.id, before: credentialView(row) })
+      await markCredentialRevoked(change.trx, row.id)
+      await change.narrow([identity.id], 'credential_revoked')
+      await change.audit({ action: 'credential.revoke', identityId: identity.id, before: credentialView(row) })
     })
     return await reply.code(204).send()
   })

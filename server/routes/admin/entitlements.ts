@@ -1,53 +1,33 @@
 // Entitlements (SPEC §5). Adding one never bumps; deleting one, or a replacement of the whole set that
-// narrows anything, bumps the epoch once, in the same transaction as the change.
+// narrows anything, bumps the epoch once — all through commitChange, which fixes the lock order: the
+// resources FOR SHARE (a concurrent scope removal and this grant serialise), then the identity.
 import type { FastifyInstance } from 'fastify'
-import { InvalidRequest, NotFound } from '../../errors.js'
-import { narrows, type Grant } from '../../entitlements/narrowing.js'
-import { recordAudit } from '../../store/audit.js'
+import { NotFound } from '../../errors.js'
+import { commitChange, type Change } from '../../entitlements/change.js'
+import { checkHoldable, type EntitlementInput, type HoldableEntitlement } from '../../entitlements/holdable.js'
+import { narrows, type Holding } from '../../entitlements/narrowing.js'
 import type { Db, ResourceRow } from '../../store/database.js'
-import { bumpEpoch } from '../../store/epochs.js'
+import {
+  deleteEntitlement, deleteEntitlementsOf, entitlementResourceId, entitlementsOf, holdingsOf, insertEntitlement, type EntitlementWithResource, type NewEntitlement
+} from '../../store/entitlements.js'
 import { findResource } from '../../store/resources.js'
-import { entitlementsOf, identityOr404 } from './identities.js'
+import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { entitlementBody, idAndChildParams, idParams } from './schemas.js'
+import { entitlementView } from './views.js'
 
-interface EntitlementInput { resource: string, scopes: string[], conditions?: Record<string, unknown>, expires_at?: string, reason?: string }
-
-interface ValidEntitlement { resource: ResourceRow, scopes: string[], conditions: Record<string, unknown> | null, expiresAt: Date | null, reason: string | null }
-
-async function validate (db: Db, input: EntitlementInput, field: string): Promise<ValidEntitlement> {
-  const resource = await findResource(db, input.resource)
-  if (resource === undefined) throw new InvalidRequest(`${field}resource: unknown resource ${input.resource}`)
-  const unknown = input.scopes.find((s) => !resource.scopes.includes(s))
-  if (unknown !== undefined) throw new InvalidRequest(`${field}scopes: ${unknown} is not a scope of ${resource.identifier}`)
-  let expiresAt: Date | null = null
-  if (input.expires_at !== undefined) {
-    expiresAt = new Date(input.expires_at)
-    if (expiresAt.getTime() <= Date.now()) throw new InvalidRequest(`${field}expires_at must be in the future`)
+/** Checks every input unlocked (for the first error, in input order), then again against the locked resources. */
+async function checkLocked (db: Db, change: Change, inputs: EntitlementInput[], field: (i: number) => string): Promise<HoldableEntitlement[]> {
+  const found: ResourceRow[] = []
+  for (const [i, input] of inputs.entries()) {
+    const resource = await findResource(db, input.resource)
+    found.push(checkHoldable(input, resource, field(i)).resource)
   }
-  const conditions = input.conditions !== undefined && Object.keys(input.conditions).length > 0 ? input.conditions : null
-  return { resource, scopes: input.scopes, conditions, expiresAt, reason: input.reason ?? null }
+  const locked = new Map((await change.lockResources(found.map((r) => r.id), 'share')).map((r) => [r.id, r]))
+  return inputs.map((input, i) => checkHoldable(input, locked.get((found[i] as ResourceRow).id), field(i)))
 }
 
-async function currentGrants (db: Db, identityId: string): Promise<Grant[]> {
-  const rows = await db.selectFrom('entitlements').select(['resource_id', 'scopes', 'conditions', 'expires_at'])
-    .where('identity_id', '=', identityId).execute()
-  return rows.map((r) => ({
-    resourceId: r.resource_id, scopes: r.scopes, conditions: r.conditions as Record<string, unknown> | null, expiresAt: r.expires_at?.getTime() ?? null
-  }))
-}
-
-async function insertEntitlement (trx: Db, identityId: string, e: ValidEntitlement, grantedBy: string): Promise<string> {
-  const { id } = await trx.insertInto('entitlements').values({
-    identity_id: identityId,
-    resource_id: e.resource.id,
-    scopes: e.scopes,
-    conditions: e.conditions === null ? null : JSON.stringify(e.conditions),
-    expires_at: e.expiresAt,
-    reason: e.reason,
-    granted_by: grantedBy
-  }).returning('id').executeTakeFirstOrThrow()
-  return id
-}
+const toNew = (e: HoldableEntitlement, grantedBy: string): NewEntitlement =>
+  ({ resourceId: e.resource.id, scopes: e.scopes, conditions: e.conditions, expiresAt: e.expiresAt, reason: e.reason, grantedBy })
 
 export default async function entitlementRoutes (app: FastifyInstance): Promise<void> {
   const { db } = app.tally
@@ -55,12 +35,14 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
   app.post<{ Params: { id: string }, Body: EntitlementInput }>('/identities/:id/entitlements', {
     preHandler: app.requireAdmin('admin:write'), schema: { params: idParams, body: entitlementBody }
   }, async function addEntitlement (request, reply) {
-    const created = await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
-      const valid = await validate(trx, request.body, '')
-      const id = await insertEntitlement(trx, identity.id, valid, request.admin.identityId)
-      const view = (await entitlementsOf(trx, identity.id)).find((e) => e.id === id) as Record<string, unknown>
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'entitlement.create', identityId: identity.id, after: view })
+    const actor = request.admin.identityId
+    const created = await commitChange(db, actor, async (change) => {
+      const found = await identityOr404(change.trx, request.params.id)
+      const [valid] = await checkLocked(change.trx, change, [request.body], () => '')
+      const identity = await lockLiveIdentity(change, found)
+      const id = await insertEntitlement(change.trx, identity.id, toNew(valid as HoldableEntitlement, actor))
+      const view = entitlementView((await entitlementsOf(change.trx, identity.id)).find((e) => e.id === id) as EntitlementWithResource)
+      await change.audit({ action: 'entitlement.create', identityId: identity.id, after: view })
       return view
     })
     return await reply.code(201).send(created)
@@ -70,18 +52,21 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
     preHandler: app.requireAdmin('admin:write'),
     schema: { params: idParams, body: { type: 'array', items: entitlementBody, maxItems: 200 } }
   }, async function replaceEntitlements (request) {
-    return await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
-      const valid: ValidEntitlement[] = []
-      for (const [i, input] of request.body.entries()) valid.push(await validate(trx, input, `body/${i}/`))
-      const before = await entitlementsOf(trx, identity.id)
-      const beforeGrants = await currentGrants(trx, identity.id)
-      const afterGrants: Grant[] = valid.map((v) => ({ resourceId: v.resource.id, scopes: v.scopes, conditions: v.conditions, expiresAt: v.expiresAt?.getTime() ?? null }))
-      await trx.deleteFrom('entitlements').where('identity_id', '=', identity.id).execute()
-      for (const v of valid) await insertEntitlement(trx, identity.id, v, request.admin.identityId)
-      const epoch = narrows(beforeGrants, afterGrants) ? await bumpEpoch(trx, identity.id, 'entitlements_replaced') : identity.epoch
-      const items = await entitlementsOf(trx, identity.id)
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'entitlements.replace', identityId: identity.id, before, after: items })
+    const actor = request.admin.identityId
+    return await commitChange(db, actor, async (change) => {
+      const found = await identityOr404(change.trx, request.params.id)
+      const valid = await checkLocked(change.trx, change, request.body, (i) => `body/${i}/`)
+      const identity = await lockLiveIdentity(change, found)
+      const before = (await entitlementsOf(change.trx, identity.id)).map(entitlementView)
+      const beforeHoldings = await holdingsOf(change.trx, identity.id)
+      const afterHoldings: Holding[] = valid.map((v) => ({ resourceId: v.resource.id, scopes: v.scopes, conditions: v.conditions, expiresAtMs: v.expiresAt?.getTime() ?? null }))
+      await deleteEntitlementsOf(change.trx, identity.id)
+      for (const v of valid) await insertEntitlement(change.trx, identity.id, toNew(v, actor))
+      const epoch = narrows(beforeHoldings, afterHoldings)
+        ? (await change.narrow([identity.id], 'entitlements_replaced')).get(identity.id) as number
+        : identity.epoch
+      const items = (await entitlementsOf(change.trx, identity.id)).map(entitlementView)
+      await change.audit({ action: 'entitlements.replace', identityId: identity.id, before, after: items })
       return { items, epoch }
     })
   })
@@ -89,16 +74,18 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
   app.delete<{ Params: { id: string, eid: string } }>('/identities/:id/entitlements/:eid', {
     preHandler: app.requireAdmin('admin:write'),
     schema: { params: idAndChildParams('eid') }
-  }, async function deleteEntitlement (request, reply) {
-    await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
-      const before = (await entitlementsOf(trx, identity.id)).find((e) => e.id === request.params.eid)
-      if (before === undefined) throw new NotFound('entitlement not found')
-      await trx.deleteFrom('entitlements').where('id', '=', request.params.eid).execute()
-      await bumpEpoch(trx, identity.id, 'entitlement_deleted')
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'entitlement.delete', identityId: identity.id, before })
+  }, async function removeEntitlement (request, reply) {
+    await commitChange(db, request.admin.identityId, async (change) => {
+      const found = await identityOr404(change.trx, request.params.id)
+      const resourceId = await entitlementResourceId(change.trx, found.id, request.params.eid)
+      if (resourceId === undefined) throw new NotFound('entitlement not found')
+      await change.lockResources([resourceId], 'share')
+      const identity = await lockLiveIdentity(change, found)
+      const before = (await entitlementsOf(change.trx, identity.id)).find((e) => e.id === request.params.eid)
+      if (before === undefined || !await deleteEntitlement(change.trx, identity.id, request.params.eid)) throw new NotFound('entitlement not found')
+      await change.narrow([identity.id], 'entitlement_deleted')
+      await change.audit({ action: 'entitlement.delete', identityId: identity.id, before: entitlementView(before) })
     })
     return await reply.code(204).send()
   })
 }
-

@@ -1,14 +1,15 @@
 // /admin/identities (SPEC §5): create, list, read (with entitlements and credentials), change, delete.
 // Disabling and deleting narrow access, so they bump the epoch in the same transaction.
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
-import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
-import { recordAudit } from '../../store/audit.js'
-import type { Db, IdentityRow } from '../../store/database.js'
-import { bumpEpoch } from '../../store/epochs.js'
-import { findIdentity, isUuid } from '../../store/identities.js'
+import { Conflict, InvalidRequest } from '../../errors.js'
+import { commitChange } from '../../entitlements/change.js'
+import { credentialsOf } from '../../store/credentials.js'
+import type { IdentityRow } from '../../store/database.js'
+import { entitlementsOf } from '../../store/entitlements.js'
+import { insertIdentity, isUuid, markIdentityDeleted, readIdentityPage, updateIdentity } from '../../store/identities.js'
+import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { CLIENT_ID_PATTERN, KINDS, idParams, listQuery, metadata, pageLimit, shortText, ttl } from './schemas.js'
-import { CREDENTIAL_COLUMNS, credentialView, entitlementView, identityView } from './views.js'
+import { credentialView, entitlementView, identityView } from './views.js'
 
 interface CreateBody { client_id: string, kind: string, name?: string, token_ttl_s?: number, metadata?: Record<string, unknown> }
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
@@ -31,20 +32,6 @@ function checkMetadata (value: Record<string, unknown> | undefined): void {
 
 const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505'
 
-/** The identity named by :id, or 404; live only unless `includeDeleted`. */
-export async function identityOr404 (db: Db, id: string, options: { forUpdate?: boolean, includeDeleted?: boolean } = {}): Promise<IdentityRow> {
-  const row = await findIdentity(db, id, options)
-  if (row === undefined || (row.status === 'deleted' && options.includeDeleted !== true)) throw new NotFound('identity not found')
-  return row
-}
-
-export async function entitlementsOf (db: Db, identityId: string): Promise<Array<Record<string, unknown>>> {
-  const rows = await db.selectFrom('entitlements as e').innerJoin('resources as r', 'r.id', 'e.resource_id')
-    .select(['e.id', 'e.resource_id', 'r.identifier', 'e.scopes', 'e.conditions', 'e.expires_at', 'e.reason', 'e.granted_by', 'e.created_at'])
-    .where('e.identity_id', '=', identityId).orderBy('e.created_at').orderBy('e.id').execute()
-  return rows.map(entitlementView)
-}
-
 export default async function identityRoutes (app: FastifyInstance): Promise<void> {
   const { db } = app.tally
 
@@ -64,16 +51,12 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
     if (isUuid(body.client_id)) throw new InvalidRequest('client_id must not be in UUID form')
     checkMetadata(body.metadata)
     try {
-      const view = await db.transaction().execute(async (trx) => {
-        const row = await trx.insertInto('identities').values({
-          client_id: body.client_id,
-          kind: body.kind,
-          name: body.name ?? null,
-          token_ttl_s: body.token_ttl_s ?? null,
-          metadata: JSON.stringify(body.metadata ?? {})
-        }).returningAll().executeTakeFirstOrThrow()
+      const view = await commitChange(db, request.admin.identityId, async (change) => {
+        const row = await insertIdentity(change.trx, {
+          clientId: body.client_id, kind: body.kind, name: body.name ?? null, tokenTtlS: body.token_ttl_s ?? null, metadata: body.metadata ?? {}
+        })
         const created = identityView(row)
-        await recordAudit(trx, { actor: request.admin.identityId, action: 'identity.create', identityId: row.id, after: created })
+        await change.audit({ action: 'identity.create', identityId: row.id, after: created })
         return created
       })
       return await reply.code(201).send(view)
@@ -94,14 +77,8 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
   }, async function listIdentities (request) {
     const { kind, status, cursor } = request.query
     const limit = pageLimit(request.query.limit)
-    let query = db.selectFrom('identities').selectAll().orderBy('id').limit(limit + 1)
-    if (kind !== undefined) query = query.where('kind', '=', kind)
-    if (status !== undefined) query = query.where('status', '=', status as IdentityRow['status'])
-    if (cursor !== undefined) {
-      if (!isUuid(cursor)) throw new InvalidRequest('cursor is malformed')
-      query = query.where('id', '>', cursor)
-    }
-    const rows = await query.execute()
+    if (cursor !== undefined && !isUuid(cursor)) throw new InvalidRequest('cursor is malformed')
+    const rows = await readIdentityPage(db, { kind, status: status as IdentityRow['status'] | undefined, afterId: cursor?.toLowerCase(), limit })
     const page = rows.slice(0, limit)
     return { items: page.map(identityView), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
   })
@@ -110,10 +87,8 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
     preHandler: app.requireAdmin('admin:read'), schema: { params: idParams }
   }, async function readIdentity (request) {
     const row = await identityOr404(db, request.params.id, { includeDeleted: true })
-    const credentials = await db.selectFrom('credentials')
-      .select(CREDENTIAL_COLUMNS)
-      .where('identity_id', '=', row.id).orderBy('created_at').orderBy('id').execute()
-    return { ...identityView(row), entitlements: await entitlementsOf(db, row.id), credentials: credentials.map(credentialView) }
+    const credentials = await credentialsOf(db, row.id)
+    return { ...identityView(row), entitlements: (await entitlementsOf(db, row.id)).map(entitlementView), credentials: credentials.map(credentialView) }
   })
 
   app.patch<{ Params: { id: string }, Body: PatchBody }>('/identities/:id', {
@@ -134,19 +109,15 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
   }, async function changeIdentity (request) {
     const body = request.body
     checkMetadata(body.metadata)
-    return await db.transaction().execute(async (trx) => {
-      const row = await identityOr404(trx, request.params.id, { forUpdate: true })
-      await trx.updateTable('identities').set({
-        ...(body.status !== undefined && { status: body.status }),
-        ...(body.name !== undefined && { name: body.name }),
-        ...(body.token_ttl_s !== undefined && { token_ttl_s: body.token_ttl_s }),
-        ...(body.metadata !== undefined && { metadata: JSON.stringify(body.metadata) }),
-        updated_at: sql`now()`
-      }).where('id', '=', row.id).execute()
-      if (body.status === 'disabled' && row.status === 'active') await bumpEpoch(trx, row.id, 'identity_disabled')
-      const updated = await trx.selectFrom('identities').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()
+    return await commitChange(db, request.admin.identityId, async (change) => {
+      const row = await lockLiveIdentity(change, await identityOr404(change.trx, request.params.id))
+      let updated = await updateIdentity(change.trx, row.id, { status: body.status, name: body.name, tokenTtlS: body.token_ttl_s, metadata: body.metadata })
+      if (body.status === 'disabled' && row.status === 'active') {
+        const epoch = (await change.narrow([row.id], 'identity_disabled')).get(row.id) as number
+        updated = { ...updated, epoch }
+      }
       const after = identityView(updated)
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'identity.update', identityId: row.id, before: identityView(row), after })
+      await change.audit({ action: 'identity.update', identityId: row.id, before: identityView(row), after })
       return after
     })
   })
@@ -154,13 +125,11 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
   app.delete<{ Params: { id: string } }>('/identities/:id', {
     preHandler: app.requireAdmin('admin:write'), schema: { params: idParams }
   }, async function deleteIdentity (request, reply) {
-    await db.transaction().execute(async (trx) => {
-      const row = await identityOr404(trx, request.params.id, { forUpdate: true })
-      await trx.updateTable('identities').set({ status: 'deleted', updated_at: sql`now()` }).where('id', '=', row.id).execute()
-      await trx.updateTable('credentials').set({ revoked_at: sql`now()` }).where('identity_id', '=', row.id).where('revoked_at', 'is', null).execute()
-      await trx.deleteFrom('resource_introspectors').where('identity_id', '=', row.id).execute()
-      await bumpEpoch(trx, row.id, 'identity_deleted')
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'identity.delete', identityId: row.id, before: identityView(row) })
+    await commitChange(db, request.admin.identityId, async (change) => {
+      const row = await lockLiveIdentity(change, await identityOr404(change.trx, request.params.id))
+      await markIdentityDeleted(change.trx, row.id)
+      await change.narrow([row.id], 'identity_deleted')
+      await change.audit({ action: 'identity.delete', identityId: row.id, before: identityView(row) })
     })
     return await reply.code(204).send()
   })

@@ -1,12 +1,16 @@
 // /admin/resources (SPEC §5). Removing a scope from a resource narrows every identity entitled to it:
 // the scope leaves their entitlements (an entitlement left with none is deleted) and each is bumped once.
+// Lock order (commitChange): the resource FOR UPDATE, then every identity the change touches (holders of a
+// removed scope, old and new introspectors) in id order, then their entitlement rows.
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
 import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
-import { recordAudit } from '../../store/audit.js'
+import { commitChange } from '../../entitlements/change.js'
 import type { Db } from '../../store/database.js'
-import { bumpEpoch } from '../../store/epochs.js'
-import { findResource } from '../../store/resources.js'
+import { holdersOfScopes, removeScopesFromEntitlements } from '../../store/entitlements.js'
+import { liveIdentityIds } from '../../store/identities.js'
+import {
+  findResource, insertResource, introspectorIdsOf, introspectorsOf, readResourcePage, replaceIntrospectors, updateResource
+} from '../../store/resources.js'
 import { idParams, listQuery, pageLimit, scopeList, shortText, ttl } from './schemas.js'
 import { resourceView } from './views.js'
 
@@ -27,18 +31,18 @@ function checkIdentifier (identifier: string): void {
 }
 
 async function introspectorIds (db: Db, clientIds: string[]): Promise<string[]> {
-  if (clientIds.length === 0) return []
-  const rows = await db.selectFrom('identities').select(['id', 'client_id'])
-    .where('client_id', 'in', clientIds).where('status', '<>', 'deleted').execute()
+  const rows = await liveIdentityIds(db, clientIds)
   const missing = clientIds.filter((c) => !rows.some((r) => r.client_id === c))
   if (missing.length > 0) throw new InvalidRequest(`introspectors: unknown client_id ${missing[0] as string}`)
   return rows.map((r) => r.id)
 }
 
-async function introspectorsOf (db: Db, resourceId: string): Promise<string[]> {
-  const rows = await db.selectFrom('resource_introspectors as ri').innerJoin('identities as i', 'i.id', 'ri.identity_id')
-    .select('i.client_id').where('ri.resource_id', '=', resourceId).orderBy('i.client_id').execute()
-  return rows.map((r) => r.client_id)
+/** The list cursor is the base64url of the last identifier; anything else is refused before SQL (issue 9 #9). */
+function decodeCursor (cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  const identifier = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (identifier === '' || identifier.includes('\u0000') || Buffer.from(identifier).toString('base64url') !== cursor) throw new InvalidRequest('cursor is malformed')
+  return identifier
 }
 
 export default async function resourceRoutes (app: FastifyInstance): Promise<void> {
@@ -50,17 +54,15 @@ export default async function resourceRoutes (app: FastifyInstance): Promise<voi
   }, async function createResource (request, reply) {
     const body = request.body
     checkIdentifier(body.identifier)
-    const created = await db.transaction().execute(async (trx) => {
-      const exists = await findResource(trx, body.identifier)
-      if (exists !== undefined) throw new Conflict('a resource with this identifier exists')
-      const row = await trx.insertInto('resources').values({
-        identifier: body.identifier, name: body.name ?? null, scopes: body.scopes, max_token_ttl_s: body.max_token_ttl_s ?? null
-      }).onConflict((oc) => oc.column('identifier').doNothing()).returningAll().executeTakeFirst()
+    const created = await commitChange(db, request.admin.identityId, async (change) => {
+      if (await findResource(change.trx, body.identifier) !== undefined) throw new Conflict('a resource with this identifier exists')
+      const ids = await introspectorIds(change.trx, body.introspectors ?? [])
+      const row = await insertResource(change.trx, { identifier: body.identifier, name: body.name ?? null, scopes: body.scopes, maxTokenTtlS: body.max_token_ttl_s ?? null })
       if (row === undefined) throw new Conflict('a resource with this identifier exists')
-      const ids = await introspectorIds(trx, body.introspectors ?? [])
-      if (ids.length > 0) await trx.insertInto('resource_introspectors').values(ids.map((id) => ({ resource_id: row.id, identity_id: id }))).execute()
-      const view = resourceView(row, await introspectorsOf(trx, row.id))
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'resource.create', after: view })
+      await change.lockIdentities(ids)
+      await replaceIntrospectors(change.trx, row.id, ids)
+      const view = resourceView(row, await introspectorsOf(change.trx, row.id))
+      await change.audit({ action: 'resource.create', after: view })
       return view
     })
     return await reply.code(201).send(created)
@@ -70,9 +72,7 @@ export default async function resourceRoutes (app: FastifyInstance): Promise<voi
     preHandler: app.requireAdmin('admin:read'), schema: { querystring: listQuery }
   }, async function listResources (request) {
     const limit = pageLimit(request.query.limit)
-    let query = db.selectFrom('resources').selectAll().orderBy('identifier').limit(limit + 1)
-    if (request.query.cursor !== undefined) query = query.where('identifier', '>', Buffer.from(request.query.cursor, 'base64url').toString('utf8'))
-    const rows = await query.execute()
+    const rows = await readResourcePage(db, decodeCursor(request.query.cursor), limit)
     const page = rows.slice(0, limit)
     const items = await Promise.all(page.map(async (r) => resourceView(r, await introspectorsOf(db, r.id))))
     const last = page[page.length - 1]
@@ -92,45 +92,28 @@ export default async function resourceRoutes (app: FastifyInstance): Promise<voi
     schema: { params: idParams, body: { type: 'object', additionalProperties: false, properties: resourceFields } }
   }, async function changeResource (request) {
     const body = request.body
-    return await db.transaction().execute(async (trx) => {
-      const row = await findResource(trx, request.params.id, { forUpdate: true })
+    return await commitChange(db, request.admin.identityId, async (change) => {
+      const found = await findResource(change.trx, request.params.id)
+      if (found === undefined) throw new NotFound('resource not found')
+      const [row] = await change.lockResources([found.id], 'update')
       if (row === undefined) throw new NotFound('resource not found')
       if (row.builtin) throw new InvalidRequest('the admin resource cannot be changed')
-      const before = resourceView(row, await introspectorsOf(trx, row.id))
-      if (body.scopes !== undefined) {
-        const removed = row.scopes.filter((s) => !(body.scopes as string[]).includes(s))
-        if (removed.length > 0) await removeScopes(trx, row.id, removed)
+      const before = resourceView(row, await introspectorsOf(change.trx, row.id))
+      const removed = body.scopes === undefined ? [] : row.scopes.filter((s) => !(body.scopes as string[]).includes(s))
+      const newIntrospectors = body.introspectors === undefined ? undefined : await introspectorIds(change.trx, body.introspectors)
+      // Every identity this change may write a row for, locked up front in id order (issue 9 finding 4).
+      const holders = removed.length > 0 ? await holdersOfScopes(change.trx, row.id, removed) : []
+      const oldIntrospectors = newIntrospectors === undefined ? [] : await introspectorIdsOf(change.trx, row.id)
+      await change.lockIdentities([...holders, ...oldIntrospectors, ...(newIntrospectors ?? [])])
+      if (removed.length > 0) {
+        const narrowed = await removeScopesFromEntitlements(change.trx, row.id, removed)
+        await change.narrow(narrowed, 'resource_scope_removed')
       }
-      const updated = await trx.updateTable('resources').set({
-        ...(body.name !== undefined && { name: body.name }),
-        ...(body.scopes !== undefined && { scopes: body.scopes }),
-        ...(body.max_token_ttl_s !== undefined && { max_token_ttl_s: body.max_token_ttl_s }),
-        updated_at: sql`now()`
-      }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow()
-      if (body.introspectors !== undefined) {
-        const ids = await introspectorIds(trx, body.introspectors)
-        await trx.deleteFrom('resource_introspectors').where('resource_id', '=', row.id).execute()
-        if (ids.length > 0) await trx.insertInto('resource_introspectors').values(ids.map((id) => ({ resource_id: row.id, identity_id: id }))).execute()
-      }
-      const after = resourceView(updated, await introspectorsOf(trx, row.id))
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'resource.update', before, after })
+      const updated = await updateResource(change.trx, row.id, { name: body.name, scopes: body.scopes, maxTokenTtlS: body.max_token_ttl_s })
+      if (newIntrospectors !== undefined) await replaceIntrospectors(change.trx, row.id, newIntrospectors)
+      const after = resourceView(updated, await introspectorsOf(change.trx, row.id))
+      await change.audit({ action: 'resource.update', before, after })
       return after
     })
   })
-}
-
-/** Takes scopes out of every entitlement on the resource, deletes emptied ones, and bumps each identity once. */
-async function removeScopes (trx: Db, resourceId: string, removed: string[]): Promise<void> {
-  const affected = await trx.selectFrom('entitlements').select(['id', 'identity_id', 'scopes'])
-    .where('resource_id', '=', resourceId)
-    .where(sql<boolean>`scopes && ${sql.val(removed)}::text[]`)
-    .forUpdate().execute()
-  const identities = new Set<string>()
-  for (const e of affected) {
-    const left = e.scopes.filter((s) => !removed.includes(s))
-    if (left.length === 0) await trx.deleteFrom('entitlements').where('id', '=', e.id).execute()
-    else await trx.updateTable('entitlements').set({ scopes: left, updated_at: sql`now()` }).where('id', '=', e.id).execute()
-    identities.add(e.identity_id)
-  }
-  for (const identityId of [...identities].sort()) await bumpEpoch(trx, identityId, 'resource_scope_removed')
 }

@@ -6,7 +6,7 @@ export const KINDS = ['service_account', 'workload', 'agent', 'automation', 'res
 
 export const ttl = { type: 'integer', minimum: 1, maximum: 86_400 }
 export const timestamp = { type: 'string', format: 'date-time', maxLength: 64 }
-export const scopeToken = { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' }
+const scopeToken = { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' }
 export const scopeList = { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true }
 export const shortText = { type: 'string', maxLength: 500 }
 export const metadata = { type: 'object', maxProperties: 50 }

@@ -4,15 +4,16 @@
 // bumps every identity federated on it in the same transaction as the change and its audit row.
 import type { FastifyInstance } from 'fastify'
 import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
-import { bumpIdentitiesOfTrust, NARROWING_TRUST_FIELDS } from '../../entitlements/federation-narrowing.js'
+import { commitChange } from '../../entitlements/change.js'
+import { narrowIdentitiesOfTrust, NARROWING_TRUST_FIELDS } from '../../entitlements/federation-narrowing.js'
 import { fetchableUrl } from '../../federation/safe-fetch.js'
-import { recordAudit } from '../../store/audit.js'
 import type { Db, TrustRow } from '../../store/database.js'
 import { isUuid } from '../../store/identities.js'
 import { findFederatedCredential, findTrust, insertFederatedCredential, insertTrust, listTrusts, removeTrust, updateTrust, type TrustChange } from '../../store/trusts.js'
-import { identityOr404 } from './identities.js'
+import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { conditions, idParams, listQuery, pageLimit, shortText } from './schemas.js'
-import { credentialView, iso, type CredentialRow } from './views.js'
+import type { CredentialRow } from '../../store/credentials.js'
+import { credentialView, iso } from './views.js'
 
 // Printable text only: Postgres refuses NUL, and no control character belongs in an issuer or a claim path.
 const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$'
@@ -90,8 +91,8 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
     }
     checkClaimPaths(body.claims)
     try {
-      const view = await db.transaction().execute(async (trx) => {
-        const row = await insertTrust(trx, {
+      const view = await commitChange(db, request.admin.identityId, async (change) => {
+        const row = await insertTrust(change.trx, {
           issuer: body.issuer,
           jwks_uri: body.jwks_uri ?? null,
           audience: body.audience ?? config.issuer,
@@ -100,7 +101,7 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
           name: body.name ?? null
         })
         const created = trustView(row)
-        await recordAudit(trx, { actor: request.admin.identityId, action: 'trust.create', after: created })
+        await change.audit({ action: 'trust.create', after: created })
         return created
       })
       return await reply.code(201).send(view)
@@ -147,17 +148,17 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
     const body = request.body ?? {}
     checkJwksUri(body.jwks_uri)
     checkClaimPaths(body.claims)
-    return await db.transaction().execute(async (trx) => {
-      const before = await trustOr404(trx, request.params.id, { forUpdate: true })
+    return await commitChange(db, request.admin.identityId, async (change) => {
+      const before = await trustOr404(change.trx, request.params.id, { forUpdate: true })
       if (body.jwks_uri === null && fetchableUrl(before.issuer) === undefined) {
         throw new InvalidRequest('jwks_uri is required: the issuer is not an https URL for discovery')
       }
       // Any change to how assertions are checked or mapped could withhold access someone holds: it narrows.
       const narrows = NARROWING_TRUST_FIELDS.some((field) =>
         body[field] !== undefined && JSON.stringify(body[field]) !== JSON.stringify(before[field]))
-      if (narrows) await bumpIdentitiesOfTrust(trx, before.id, 'trust_changed')
-      const after = trustView(await updateTrust(trx, before.id, body))
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'trust.update', before: trustView(before), after })
+      if (narrows) await narrowIdentitiesOfTrust(change, before.id, 'trust_changed')
+      const after = trustView(await updateTrust(change.trx, before.id, body))
+      await change.audit({ action: 'trust.update', before: trustView(before), after })
       return after
     })
   })
@@ -165,12 +166,12 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
   app.delete<{ Params: { id: string } }>('/trusts/:id', {
     preHandler: app.requireAdmin('admin:write'), schema: { params: idParams }
   }, async function deleteTrust (request, reply) {
-    await db.transaction().execute(async (trx) => {
-      const row = await trustOr404(trx, request.params.id, { forUpdate: true })
-      // Bump first: the identities are found through the credentials the removal then revokes.
-      await bumpIdentitiesOfTrust(trx, row.id, 'trust_removed')
-      await removeTrust(trx, row.id)
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'trust.delete', before: trustView(row) })
+    await commitChange(db, request.admin.identityId, async (change) => {
+      const row = await trustOr404(change.trx, request.params.id, { forUpdate: true })
+      // Narrow first: the identities are found through the credentials the removal then revokes.
+      await narrowIdentitiesOfTrust(change, row.id, 'trust_removed')
+      await removeTrust(change.trx, row.id)
+      await change.audit({ action: 'trust.delete', before: trustView(row) })
     })
     return await reply.code(204).send()
   })
@@ -192,8 +193,11 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
       if (typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)) throw new InvalidRequest(`match/${key.slice(0, 64)} must not contain control characters`)
       if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidRequest('match keys must not contain control characters')
     }
-    const view = await db.transaction().execute(async (trx) => {
-      const identity = await identityOr404(trx, request.params.id, { forUpdate: true })
+    const found = await identityOr404(db, request.params.id)
+    const view = await commitChange(db, request.admin.identityId, async (change) => {
+      const trx = change.trx
+      // Lock order (change.ts): the trust would come first, but an addition only reads it.
+      const identity = await lockLiveIdentity(change, found)
       const trust = await findTrust(trx, issuer)
       if (trust === undefined || trust.issuer !== issuer) throw new InvalidRequest('issuer: no trust has this issuer')
       const normalizedMatch = match === undefined || Object.keys(match).length === 0 ? null : match
@@ -202,7 +206,7 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
       }
       const row = await insertFederatedCredential(trx, { identityId: identity.id, trust, subject, match: normalizedMatch })
       const created = credentialView(row as CredentialRow)
-      await recordAudit(trx, { actor: request.admin.identityId, action: 'credential.create', identityId: identity.id, after: created })
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: created })
       return created
     })
     return await reply.code(201).send(view)

@@ -1,6 +1,8 @@
 // The admin API's JSON shapes (SPEC §5): timestamps as RFC 3339 strings, resources by identifier,
 // never a secret or a private key.
+import type { CredentialRow } from '../../store/credentials.js'
 import type { IdentityRow, ResourceRow } from '../../store/database.js'
+import type { EntitlementWithResource } from '../../store/entitlements.js'
 
 export const iso = (d: Date | null | undefined): string | null => (d == null ? null : new Date(d).toISOString())
 
@@ -33,19 +35,7 @@ export function resourceView (row: ResourceRow, introspectors: string[]): Record
   }
 }
 
-export interface EntitlementRowWithResource {
-  id: string
-  resource_id: string
-  identifier: string
-  scopes: string[]
-  conditions: unknown
-  expires_at: Date | null
-  reason: string | null
-  granted_by: string | null
-  created_at: Date
-}
-
-export function entitlementView (row: EntitlementRowWithResource): Record<string, unknown> {
+export function entitlementView (row: EntitlementWithResource): Record<string, unknown> {
   return {
     id: row.id,
     resource: row.identifier,
@@ -56,22 +46,6 @@ export function entitlementView (row: EntitlementRowWithResource): Record<string
     granted_by: row.granted_by,
     created_at: iso(row.created_at)
   }
-}
-
-/** The columns credentialView needs (never the secret hash). */
-export const CREDENTIAL_COLUMNS = ['id', 'type', 'secret_prefix', 'jwk', 'issuer', 'subject', 'match', 'expires_at', 'revoked_at', 'created_at'] as const
-
-export interface CredentialRow {
-  id: string
-  type: 'client_secret' | 'jwk' | 'federated'
-  secret_prefix: string | null
-  jwk: unknown
-  issuer?: string | null
-  subject?: string | null
-  match?: unknown
-  expires_at: Date | null
-  revoked_at: Date | null
-  created_at: Date
 }
 
 export function credentialView (row: CredentialRow): Record<string, unknown> {
