@@ -2,6 +2,7 @@
 // Cost per token: the client was loaded in one round trip by authentication; here one signature and one
 // session row, which the SessionWriter commits together with those of concurrent requests.
 import { InvalidTarget } from '../../errors.js'
+import { equivalentResource } from '../../entitlements/resource-identifier.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
 import type { ClientEntitlement } from '../../store/clients.js'
@@ -24,8 +25,10 @@ function requestedResource (request: GrantRequest): string | undefined {
 function selectResource (entitlements: ClientEntitlement[], requested: string | undefined): string {
   const entitled = new Set(entitlements.map((e) => e.resource))
   if (requested !== undefined) {
-    if (!entitled.has(requested)) throw new InvalidTarget('the client is not entitled to the requested resource')
-    return requested
+    // SPEC §3: matched under RFC 3986 §6.2 equivalence; `aud` is the registered spelling.
+    const registered = equivalentResource(entitled, requested)
+    if (registered === undefined) throw new InvalidTarget('the client is not entitled to the requested resource')
+    return registered
   }
   if (entitled.size === 0) throw new InvalidTarget('the client holds no entitlements')
   if (entitled.size > 1) throw new InvalidTarget('resource is required: the client is entitled to several resources')

@@ -7,6 +7,7 @@ import { recordAudit } from '../../store/audit.js'
 import type { Db } from '../../store/database.js'
 import { bumpEpoch } from '../../store/epochs.js'
 import { findResource } from '../../store/resources.js'
+import { resourceKey } from '../../entitlements/resource-identifier.js'
 import { idParams, listQuery, pageLimit, scopeList, shortText, ttl } from './schemas.js'
 import { resourceView } from './views.js'
 
@@ -54,8 +55,8 @@ export default async function resourceRoutes (app: FastifyInstance): Promise<voi
       const exists = await findResource(trx, body.identifier)
       if (exists !== undefined) throw new Conflict('a resource with this identifier exists')
       const row = await trx.insertInto('resources').values({
-        identifier: body.identifier, name: body.name ?? null, scopes: body.scopes, max_token_ttl_s: body.max_token_ttl_s ?? null
-      }).onConflict((oc) => oc.column('identifier').doNothing()).returningAll().executeTakeFirst()
+        identifier: body.identifier, identifier_key: resourceKey(body.identifier), name: body.name ?? null, scopes: body.scopes, max_token_ttl_s: body.max_token_ttl_s ?? null
+      }).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst()
       if (row === undefined) throw new Conflict('a resource with this identifier exists')
       const ids = await introspectorIds(trx, body.introspectors ?? [])
       if (ids.length > 0) await trx.insertInto('resource_introspectors').values(ids.map((id) => ({ resource_id: row.id, identity_id: id }))).execute()
