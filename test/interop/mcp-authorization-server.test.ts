@@ -1,6 +1,7 @@
 // Tally as the MCP SDK sees it (SPEC §9, §3): metadata its schema accepts, an authorization endpoint that
 // only ever answers RFC 6749 errors, and resource identifiers matched under RFC 3986 equivalence.
 import t from 'tap'
+import type { InjectOptions } from 'fastify'
 import { OAuthMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js'
 import { adminCall, adminToken, build, decodePayload, FORM_TYPE, ISSUER, requestToken, uniqueId } from '../helper.js'
 import { createClient, expectStatus } from '../support/issuer.js'
@@ -16,7 +17,7 @@ t.test('the SDK schema accepts the metadata, which claims no response type', asy
 t.test('/authorize answers every request with unsupported_response_type, never a code or a redirect', async (t) => {
   const app = await build(t)
   const expected = { error: 'unsupported_response_type', error_description: 'Tally issues tokens only at the token endpoint (client credentials, JWT bearer, token exchange); it has no authorization endpoint flows' }
-  const requests: Array<Parameters<typeof app.inject>[0]> = [
+  const requests: InjectOptions[] = [
     { url: '/authorize' },
     { url: '/authorize?response_type=code&client_id=admin&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&state=x&code_challenge=abc&code_challenge_method=S256' },
     { url: '/authorize?response_type=token&client_id=admin&redirect_uri=https://evil.example/cb' },
