@@ -14,6 +14,7 @@ import tokenRoute from './routes/token.js'
 import introspectRoute from './routes/introspect.js'
 import revokeRoute from './routes/revoke.js'
 import metadataRoute from './routes/metadata.js'
+import authorizeRoute from './routes/authorize.js'
 import jwksRoute from './routes/jwks.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
@@ -56,6 +57,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(adminAuth)
   await app.register(maintenance)
   await app.register(metadataRoute)
+  await app.register(authorizeRoute)
   await app.register(jwksRoute)
   await app.register(healthRoutes)
   await app.register(tokenRoute)

@@ -173,6 +173,8 @@ t.test('discovery metadata (RFC 8414) lists the SPEC §3 fields with this issuer
     // RFC 8414 §2 members beyond SPEC's list: response_types_supported is REQUIRED there (no
     // authorization endpoint, so none); the signing algorithms go with private_key_jwt on each endpoint.
     response_types_supported: [],
+    // SPEC §9: required by the MCP SDK's schema; it answers only RFC 6749 errors (routes/authorize.ts).
+    authorization_endpoint: `${ISSUER}/authorize`,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: ['ES256']

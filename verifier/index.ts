@@ -36,6 +36,8 @@ export type { FeedTransport } from './feed-client.js'
 export type { PrivateKeyInput } from './http.js'
 export { TallyHttpError } from './http.js'
 export { tallyAuth, type TallyAuthOptions } from './fastify.js'
+// The MCP kit (SPEC §9); the SDK stays an optional peer dependency, loaded only by createMcpTokenVerifier.
+export * from './mcp/index.js'
 
 /** Why a token is not accepted (SPEC §4). */
 export type InactiveReason = 'stale' | 'revoked' | 'expired' | 'invalid' | 'insufficient_scope' | 'feed_unavailable'

@@ -6,6 +6,7 @@ import { InvalidTarget } from '../errors.js'
 import { grantScopes, parseScope } from '../oauth/scope.js'
 import type { ClientEntitlement } from '../store/clients.js'
 import { entitlementsForContext, type Context } from './context.js'
+import { equivalentResource } from './resource-identifier.js'
 
 /** One entitlement as the token carries it (RFC 9068 `entitlements` claim); `expires_at` in seconds. */
 export interface TokenEntitlement {
@@ -45,8 +46,10 @@ export interface TokenDecision {
 function selectResource (entitlements: ClientEntitlement[], requested: string | undefined): string {
   const entitled = new Set(entitlements.map((e) => e.resource))
   if (requested !== undefined) {
-    if (!entitled.has(requested)) throw new InvalidTarget('the client is not entitled to the requested resource')
-    return requested
+    // Matched under RFC 3986 §6.2 equivalence; `aud` is the registered spelling.
+    const registered = equivalentResource(entitled, requested)
+    if (registered === undefined) throw new InvalidTarget('the client is not entitled to the requested resource')
+    return registered
   }
   if (entitled.size === 0) throw new InvalidTarget('the client holds no entitlements')
   if (entitled.size > 1) throw new InvalidTarget('resource is required: the client is entitled to several resources')

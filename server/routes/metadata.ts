@@ -1,4 +1,7 @@
-// RFC 8414 authorization server metadata: lists only what really works.
+// RFC 8414 authorization server metadata: lists only what really works. `authorization_endpoint` and
+// `response_types_supported` are there because the MCP SDK's schema requires both (SPEC §9): the endpoint
+// answers every request with an RFC 6749 error (routes/authorize.ts), and the list of response types it
+// supports is honestly empty.
 import type { FastifyInstance } from 'fastify'
 import { AUTH_METHODS } from '../oauth/client-auth.js'
 import { ASSERTION_ALGORITHMS } from '../oauth/client-assertion.js'
@@ -9,6 +12,7 @@ export default async function metadataRoute (app: FastifyInstance): Promise<void
   const { issuer } = app.tally.config
   const metadata = {
     issuer,
+    authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
     introspection_endpoint: `${issuer}/introspect`,
     revocation_endpoint: `${issuer}/revoke`,

@@ -30,6 +30,8 @@ export interface IdentityTable {
 export interface ResourceTable {
   id: Generated<string>
   identifier: string
+  /** RFC 3986 §6.2 comparison key of `identifier` (resourceKey); null only for pre-existing duplicates. */
+  identifier_key: string | null
   name: string | null
   scopes: string[]
   max_token_ttl_s: number | null

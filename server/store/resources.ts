@@ -2,11 +2,16 @@
 import { sql } from 'kysely'
 import type { Db, ResourceRow } from './database.js'
 import { isUuid } from './identities.js'
+import { resourceKey } from '../entitlements/resource-identifier.js'
 
 /** By UUID or identifier. Reads one row, locks nothing. */
 export async function findResource (db: Db, idOrIdentifier: string): Promise<ResourceRow | undefined> {
   let query = db.selectFrom('resources').selectAll()
-  query = isUuid(idOrIdentifier) ? query.where('id', '=', idOrIdentifier.toLowerCase()) : query.where('identifier', '=', idOrIdentifier)
+  // By identifier: the exact spelling, else any RFC 3986 §6.2 equivalent one (one indexed read either way).
+  query = isUuid(idOrIdentifier)
+    ? query.where('id', '=', idOrIdentifier.toLowerCase())
+    : query.where((eb) => eb.or([eb('identifier', '=', idOrIdentifier), eb('identifier_key', '=', resourceKey(idOrIdentifier))]))
+        .orderBy(sql`identifier = ${idOrIdentifier}`, 'desc').limit(1)
   return await query.executeTakeFirst()
 }
 
@@ -29,8 +34,10 @@ export interface NewResource { identifier: string, name: string | null, scopes: 
 
 /** Inserts a resource; undefined when one with this identifier exists (no error, no row). */
 export async function insertResource (trx: Db, r: NewResource): Promise<ResourceRow | undefined> {
-  return await trx.insertInto('resources').values({ identifier: r.identifier, name: r.name, scopes: r.scopes, max_token_ttl_s: r.maxTokenTtlS })
-    .onConflict((oc) => oc.column('identifier').doNothing()).returningAll().executeTakeFirst()
+  // identifier_key: the RFC 3986 §6.2 form (SPEC §3), unique, so an equivalent spelling is a conflict too;
+  // no column named, so either unique index turns a concurrent duplicate into `undefined` rather than a 5xx.
+  return await trx.insertInto('resources').values({ identifier: r.identifier, identifier_key: resourceKey(r.identifier), name: r.name, scopes: r.scopes, max_token_ttl_s: r.maxTokenTtlS })
+    .onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst()
 }
 
 /** One page in identifier order after `afterIdentifier` (limit + 1 rows). Reads, locks nothing. */
