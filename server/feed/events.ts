@@ -3,9 +3,9 @@
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 
-export type FeedEvent =
-  | { type: 'epoch', sub: string, epoch: number, reason: string | null, at: string }
-  | { type: 'revoked', jti: string, sub: string, exp: number, at: string }
+import type { FeedEvent } from 'tally-verifier'
+
+export type { FeedEvent }
 
 /** An event with its position in the feed. */
 export interface SequencedEvent { seq: number, event: FeedEvent }

@@ -3,29 +3,14 @@
 // issues is recorded with the SHA-256 of its exact bytes before it is handed out, so a token whose digest
 // matches its session row is one Tally signed, byte for byte — a forged or altered token cannot match.
 import { sql } from 'kysely'
+import type { AccessTokenClaims as VerifiedClaims, TokenEntitlement } from 'tally-verifier'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
 import { sessionStateOf, type SessionState } from '../store/clients.js'
 
-export interface TokenEntitlement {
-  resource: string
-  scopes: string[]
-  conditions?: Record<string, unknown>
-  expires_at?: number
-}
-
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  client_id: string
-  aud: string
-  iat: number
-  exp: number
-  jti: string
-  scope: string
-  epoch: number
-  entitlements: TokenEntitlement[]
-}
+/** What Tally mints: the verifier's claim set (one source of truth), with exactly one audience. */
+export interface AccessTokenClaims extends VerifiedClaims { aud: string }
+export type { TokenEntitlement }
 
 export type TokenCheck =
   | { active: true, claims: AccessTokenClaims }

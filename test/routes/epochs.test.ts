@@ -5,7 +5,7 @@ import { adminCall, ADMIN_SECRET, basic, form, FORM_TYPE, ISSUER, sharedStore } 
 import { createIdentity, feedFixture, mint, startInstance, waitFor, type Instance } from '../support/feed.js'
 import { bumpEpoch } from '../../server/store/epochs.js'
 import { encodeCursor } from '../../server/feed/cursor.js'
-import { readSse } from '../../verifier/sse.js'
+import { readSse } from '../../packages/verifier/src/sse.js'
 
 const root = t
 const onPostgres = process.env.DATABASE_URL !== undefined
