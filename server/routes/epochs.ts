@@ -22,6 +22,8 @@ declare module 'fastify' {
 }
 
 const MAX_WAIT_S = 30
+// A removed key is listed while a token it signed could still be unexpired on a skewed clock.
+const KEY_CLOCK_SKEW_S = 60
 const WAIT = /^\d{1,2}(\.\d{1,3})?$/
 
 /** SPEC §4: the caller must introspect at least one resource, or be an admin (admin:read). */
@@ -71,8 +73,14 @@ async function epochsRoutes (app: FastifyInstance): Promise<void> {
     const waitMs = parseWait(params.wait)
     if (afterSeq === undefined) {
       if (params.wait !== undefined) throw new InvalidRequest('wait requires after')
-      const snapshot = await readSnapshot(db)
-      return { cursor: encodeCursor(snapshot.seq), epochs: snapshot.epochs, revoked: snapshot.revoked, max_staleness_s: config.feedMaxStalenessS }
+      const snapshot = await readSnapshot(db, config.tokenTtlMaxS + KEY_CLOCK_SKEW_S)
+      return {
+        cursor: encodeCursor(snapshot.seq),
+        epochs: snapshot.epochs,
+        revoked: snapshot.revoked,
+        removed_keys: snapshot.removedKeys,
+        max_staleness_s: config.feedMaxStalenessS
+      }
     }
     const aborted = new AbortController()
     reply.raw.once('close', () => aborted.abort())

@@ -17,11 +17,12 @@ export type EpochReason = 'entitlement_narrowed' | 'identity_disabled' | 'identi
   | 'sessions_revoked' | 'resource_scope_removed' | 'entitlements_replaced' | 'entitlement_deleted'
 
 /** Must run inside a transaction (pass the trx); holds the feed-order lock until it commits. */
-async function appendEvent (trx: Db, event: { type: 'epoch' | 'revoked', identityId: string, epoch?: number, jti?: string, exp?: Date, reason?: string }): Promise<void> {
+async function appendEvent (trx: Db, event: { type: 'epoch' | 'revoked' | 'key', identityId?: string, kid?: string, epoch?: number, jti?: string, exp?: Date, reason?: string }): Promise<void> {
   await sql`select pg_advisory_xact_lock(${FEED_ORDER_LOCK})`.execute(trx)
   const { seq } = await trx.insertInto('epoch_events').values({
     type: event.type,
-    identity_id: event.identityId,
+    identity_id: event.identityId ?? null,
+    kid: event.kid ?? null,
     epoch: event.epoch ?? null,
     jti: event.jti ?? null,
     exp: event.exp ?? null,
@@ -48,4 +49,9 @@ export async function bumpEpoch (trx: Db, identityId: string, reason: EpochReaso
 /** Records a single token's revocation in the feed, in the caller's transaction. */
 export async function appendRevokedEvent (trx: Db, identityId: string, jti: string, exp: Date): Promise<void> {
   await appendEvent(trx, { type: 'revoked', identityId, jti, exp })
+}
+
+/** Records a signing key's emergency removal in the feed, in the transaction that removes it (SPEC §4). */
+export async function appendKeyRemovedEvent (trx: Db, kid: string): Promise<void> {
+  await appendEvent(trx, { type: 'key', kid })
 }

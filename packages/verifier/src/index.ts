@@ -1,7 +1,7 @@
 /**
  * Local verification of Tally access tokens for resource servers (SPEC §4), importable as
  * `tally-verifier` (and as `tally/verifier` from Tally's own package). Signatures are checked against the JWKS (cached, refetched on an unknown `kid`);
- * `iss`, `aud`, `typ`, `exp` and scopes locally; `epoch` and `jti` against a view of Tally's epoch feed,
+ * `iss`, `aud`, `typ`, `exp` and scopes locally; `epoch`, `jti` and the signing key against a view of Tally's epoch feed,
  * so a revocation or a narrowing change reaches the verifier within milliseconds — and a verifier whose
  * view is older than `maxStalenessS` fails closed rather than trust it.
  *
@@ -123,6 +123,12 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
   const cache = new TokenCache(options.cacheSize ?? 10_000)
   const headers = new Map<string, { alg: string, kid: string }>()
   const view = new EpochView()
+  // SPEC §4: a removed key and every verification made with it go at once. First sight and every re-check
+  // also consult the view, so nothing jose still caches (its JWKS for 10 minutes) can bring the key back.
+  view.onKeyRemoved = (kid) => {
+    keys.drop(kid, options.onError ?? (() => {}))
+    cache.deleteSignedBy(kid)
+  }
   let maxStalenessS = options.maxStalenessS ?? Number.NaN
 
   const feed = new FeedClient({
@@ -158,13 +164,15 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     const jws = splitCompactJws(token)
     if (jws === undefined) return 'invalid'
     const header = headerOf(jws.encodedHeader)
-    if (header === undefined || invalidClaims(jws.payload, expected)) return 'invalid'
+    if (header === undefined || invalidClaims(jws.payload, expected) || view.isKeyRemoved(header.kid)) return 'invalid'
     const signed = await checkSignature(header.alg, header.kid, jws)
     if (signed !== undefined) return signed
+    // The key may have been removed while its signature was being checked.
+    if (view.isKeyRemoved(header.kid)) return 'invalid'
     const refused = timeAndShapeCheck(jws.payload, expected, Math.floor(Date.now() / 1000))
     if (refused !== undefined) return refused
     const claims = jws.payload as AccessTokenClaims
-    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')) }
+    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')), kid: header.kid }
   }
 
   async function checkSignature (alg: string, kid: string, jws: CompactJws): Promise<InactiveReason | undefined> {
@@ -195,6 +203,11 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
   function recheck (token: string, entry: CachedToken, scopes: string[] | undefined, introspected: boolean): VerifyResult | 'introspect' {
     const now = Date.now()
     const { claims } = entry
+    // A key removed in an emergency: whatever it signed is untrusted, whatever else the view says.
+    if (view.isKeyRemoved(entry.kid)) {
+      cache.delete(token)
+      return inactive('invalid')
+    }
     if (claims.exp <= now / 1000 - clockTolerance) {
       cache.delete(token)
       return inactive('expired')
