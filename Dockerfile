@@ -6,6 +6,7 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/verifier/package.json packages/verifier/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -13,6 +14,7 @@ RUN npm run build
 FROM node:20-slim AS runtime
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/verifier/package.json packages/verifier/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # A named volume mounted on /data starts with this directory's owner, so `node` can write to it.

@@ -8,6 +8,7 @@ import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
 import jsonBody from './plugins/json-body.js'
 import adminAuth from './plugins/admin-auth.js'
 import maintenance from './plugins/maintenance.js'
+import feedHub from './plugins/feed-hub.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import tokenRoute from './routes/token.js'
@@ -50,6 +51,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
   await app.register(tallyPlugin, { config, store: options.store })
   await app.register(errorHandler)
+  await app.register(feedHub)
   await app.register(metrics)
   await app.register(openapi)
   await app.register(formBody)

@@ -12,7 +12,7 @@ import * as z from 'zod'
 import {
   createMcpTokenVerifier, createVerifier, protectedResourceMetadata, protectedResourceMetadataPath,
   protectedResourceMetadataUrl, type McpAuthInfo
-} from '../../verifier/index.js'
+} from '../../packages/verifier/src/index.js'
 
 export interface McpServerOptions {
   /** Tally's issuer (what agents are sent to discover). */

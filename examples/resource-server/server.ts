@@ -1,8 +1,8 @@
 // A tiny resource server that checks Tally tokens locally with the verifier library: no call to Tally on
 // the request path, yet a revoked or narrowed token is refused within milliseconds. See README.md.
 import Fastify from 'fastify'
-// In your own project: import { createVerifier, tallyAuth } from 'tally/verifier'
-import { createVerifier, tallyAuth } from '../../verifier/index.js'
+// In your own project: import { createVerifier, tallyAuth } from 'tally-verifier'
+import { createVerifier, tallyAuth } from '../../packages/verifier/src/index.js'
 
 function required (name: string): string {
   const value = process.env[name]

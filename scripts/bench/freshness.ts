@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { buildApp } from '../../server/app.js'
 import { loadConfig } from '../../server/config.js'
-import { createVerifier, type FeedTransport } from '../../verifier/index.js'
+import { createVerifier, type FeedTransport } from '../../packages/verifier/src/index.js'
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const CHANGES = Number(process.env.CHANGES ?? 500)

@@ -18,7 +18,7 @@ function killAll (): void {
 process.on('exit', killAll)
 
 /**
- * Compiles server/, migrations/, verifier/ and scripts/ with the project's tsconfig into BUILD_DIR. By
+ * Compiles server/, migrations/, packages/verifier/ and scripts/ with the project's tsconfig into BUILD_DIR. By
  * default from the working tree; with BENCH_REF=<commit> from that commit (git archive), so a run measures
  * a defined version even while others edit the tree (scripts/bench itself always comes from the tree).
  * Returns a description of what was built.
@@ -30,15 +30,15 @@ export function buildTally (): string {
   const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
   try {
     const head = git('rev-parse', '--short', 'HEAD')
-    const dirty = git('status', '--porcelain', '--', 'server', 'migrations', 'verifier') !== ''
-    built = `working tree at ${head}${dirty ? ' with uncommitted changes in server/, migrations/ or verifier/' : ''}`
+    const dirty = git('status', '--porcelain', '--', 'server', 'migrations', 'packages/verifier') !== ''
+    built = `working tree at ${head}${dirty ? ' with uncommitted changes in server/, migrations/ or packages/verifier/' : ''}`
   } catch {}
   if (ref !== undefined && ref !== '') {
     const src = join(dirname(BUILD_DIR), 'src')
     rmSync(src, { recursive: true, force: true })
     mkdirSync(src, { recursive: true })
     const commit = git('rev-parse', '--short', ref)
-    const paths = ['server', 'migrations', 'verifier', 'tsconfig.json', 'package.json'].filter((p) => git('ls-tree', '--name-only', commit, p) !== '')
+    const paths = ['server', 'migrations', 'packages/verifier', 'tsconfig.json', 'package.json'].filter((p) => git('ls-tree', '--name-only', commit, p) !== '')
     const archive = spawnSync('git', ['archive', '--format=tar', commit, ...paths], { cwd: ROOT, maxBuffer: 1 << 28 })
     spawnSync('tar', ['-x', '-C', src], { input: archive.stdout })
     cpSync(join(ROOT, 'scripts', 'bench'), join(src, 'scripts', 'bench'), { recursive: true })

@@ -1,5 +1,5 @@
 // Local token verification, checks per second on one thread: the project's verifier library (when
-// verifier/index.ts exists) against plain jose jwtVerify and a bare node:crypto ECDSA verify, for a stream
+// packages/verifier/src/index.ts exists) against plain jose jwtVerify and a bare node:crypto ECDSA verify, for a stream
 // of distinct tokens ("new") and for one token checked over and over ("repeated").
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -91,9 +91,9 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
   }
   if (references) rows.push({ name: 'node:crypto verify (async, thread pool) + claims', tokens: 'new', checksPerS: await measure(durationS, async (i) => { await nodeCheckAsync(pick('new', i)) }) })
 
-  const verifierPath = join(ROOT, 'verifier', 'index.ts')
+  const verifierPath = join(ROOT, 'packages', 'verifier', 'src', 'index.ts')
   if (!existsSync(verifierPath)) {
-    rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: 'verifier/index.ts not present yet' })
+    rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: 'packages/verifier/src/index.ts not present yet' })
     return rows
   }
   let verifier: { verify: (token: string, opts?: Record<string, unknown>) => Promise<unknown>, close: () => Promise<void> } | undefined

@@ -4,17 +4,13 @@
 // handler signs and records what this decides.
 import { InvalidTarget } from '../errors.js'
 import { grantScopes, parseScope } from '../oauth/scope.js'
+import type { TokenEntitlement } from 'tally-verifier'
 import type { ClientEntitlement } from '../store/clients.js'
 import { entitlementsForContext, type Context } from './context.js'
 import { equivalentResource } from './resource-identifier.js'
 
-/** One entitlement as the token carries it (RFC 9068 `entitlements` claim); `expires_at` in seconds. */
-export interface TokenEntitlement {
-  resource: string
-  scopes: string[]
-  conditions?: Record<string, unknown>
-  expires_at?: number
-}
+/** One entitlement as the token carries it (RFC 9068 `entitlements` claim): the verifier's type, one source of truth. */
+export type { TokenEntitlement }
 
 export interface TokenRequestFacts {
   /** The identity's entitlements (ClientEntitlement.expiresAt is in seconds since the Unix epoch). */

@@ -3,9 +3,9 @@
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 
-export type FeedEvent =
-  | { type: 'epoch', sub: string, epoch: number, reason: string | null, at: string }
-  | { type: 'revoked', jti: string, sub: string, exp: number, at: string }
+import type { FeedEvent } from 'tally-verifier'
+
+export type { FeedEvent }
 
 /** An event with its position in the feed. */
 export interface SequencedEvent { seq: number, event: FeedEvent }
@@ -14,6 +14,8 @@ export interface Snapshot {
   seq: number
   epochs: Record<string, number>
   revoked: Array<{ jti: string, sub: string, exp: number }>
+  /** Signing keys removed in an emergency whose tokens may not have expired yet. */
+  removedKeys: string[]
 }
 
 export interface EventPage {
@@ -25,8 +27,9 @@ export interface EventPage {
 
 interface EventRow {
   seq: string | number
-  type: 'epoch' | 'revoked'
-  sub: string
+  type: 'epoch' | 'revoked' | 'key'
+  sub: string | null
+  kid: string | null
   epoch: number | null
   jti: string | null
   exp_s: string | number | null
@@ -39,30 +42,36 @@ export const PAGE_SIZE = 1000
 function toEvent (row: EventRow): SequencedEvent {
   const at = new Date(Number(row.at_ms)).toISOString()
   const event: FeedEvent = row.type === 'epoch'
-    ? { type: 'epoch', sub: row.sub, epoch: Number(row.epoch), reason: row.reason, at }
-    : { type: 'revoked', jti: row.jti as string, sub: row.sub, exp: Number(row.exp_s), at }
+    ? { type: 'epoch', sub: row.sub as string, epoch: Number(row.epoch), reason: row.reason, at }
+    : row.type === 'revoked'
+      ? { type: 'revoked', jti: row.jti as string, sub: row.sub as string, exp: Number(row.exp_s), at }
+      : { type: 'key', kid: row.kid as string, state: 'removed', at }
   return { seq: Number(row.seq), event }
 }
 
-const EVENT_JSON = sql`json_build_object('seq', seq, 'type', type, 'sub', identity_id, 'epoch', epoch, 'jti', jti,
+const EVENT_JSON = sql`json_build_object('seq', seq, 'type', type, 'sub', identity_id, 'kid', kid, 'epoch', epoch, 'jti', jti,
   'exp_s', floor(extract(epoch from exp))::bigint, 'reason', reason, 'at_ms', floor(extract(epoch from at) * 1000)::bigint)`
 
 /**
  * The state a verifier starts from: identities whose epoch is above 1, revoked sessions not yet expired,
- * and the cursor they are current at — read in one statement, hence one snapshot.
+ * keys removed in an emergency less than `keyLifetimeS` ago (the longest a token they signed could
+ * live, plus clock skew), and the cursor they are current at — read in one statement, hence one snapshot.
  */
-export async function readSnapshot (db: Db): Promise<Snapshot> {
-  const { rows } = await sql<{ seq: string | number, epochs: Record<string, number>, revoked: Array<{ jti: string, sub: string, exp: string | number }> }>`
+export async function readSnapshot (db: Db, keyLifetimeS: number): Promise<Snapshot> {
+  const { rows } = await sql<{ seq: string | number, epochs: Record<string, number>, revoked: Array<{ jti: string, sub: string, exp: string | number }>, removed_keys: string[] }>`
     select
       (select coalesce(max(seq), 0) from epoch_events) as seq,
       (select coalesce(json_object_agg(id, epoch), '{}') from identities where epoch > 1) as epochs,
       (select coalesce(json_agg(json_build_object('jti', jti, 'sub', identity_id, 'exp', floor(extract(epoch from exp))::bigint) order by exp), '[]')
-         from sessions where revoked_at is not null and exp > now()) as revoked`.execute(db)
+         from sessions where revoked_at is not null and exp > now()) as revoked,
+      (select coalesce(json_agg(kid order by retired_at), '[]') from signing_keys
+         where state = 'removed' and retired_at > now() - make_interval(secs => ${keyLifetimeS})) as removed_keys`.execute(db)
   const row = rows[0] as (typeof rows)[number]
   return {
     seq: Number(row.seq),
     epochs: row.epochs,
-    revoked: row.revoked.map((r) => ({ jti: r.jti, sub: r.sub, exp: Number(r.exp) }))
+    revoked: row.revoked.map((r) => ({ jti: r.jti, sub: r.sub, exp: Number(r.exp) })),
+    removedKeys: row.removed_keys
   }
 }
 

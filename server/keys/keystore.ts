@@ -6,6 +6,7 @@ import { calculateJwkThumbprint, type JWK } from 'jose'
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { decrypt, encrypt } from './crypto.js'
+import { lowS } from './low-s.js'
 
 export interface PublicJwk extends JWK { kid: string, alg: string, use: 'sig' }
 
@@ -79,10 +80,10 @@ const b64url = (value: object): string => Buffer.from(JSON.stringify(value)).toS
 
 /**
  * RFC 7515 compact serialisation, signed with node:crypto and a cached KeyObject (about 3× jose's
- * WebCrypto path). ES256 signatures are R ‖ S (RFC 7518 §3.4), hence ieee-p1363.
+ * WebCrypto path). ES256 signatures are R ‖ S (RFC 7518 §3.4), hence ieee-p1363, always in low-S form.
  */
 export function signJwt (key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): string {
   const input = `${b64url({ ...header, alg: key.alg, kid: key.kid })}.${b64url(payload)}`
-  const signature = cryptoSign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
+  const signature = lowS(cryptoSign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }))
   return `${input}.${signature.toString('base64url')}`
 }

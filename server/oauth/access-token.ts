@@ -2,27 +2,15 @@
 // is active now. The check costs one database round trip and no signature verification: every token Tally
 // issues is recorded with the SHA-256 of its exact bytes before it is handed out, so a token whose digest
 // matches its session row is one Tally signed, byte for byte — a forged or altered token cannot match.
+import type { AccessTokenClaims as VerifiedClaims, TokenEntitlement } from 'tally-verifier'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
 import type { SessionState } from '../store/clients.js'
 import { readSessionState } from '../store/sessions.js'
 
-import type { TokenEntitlement } from '../entitlements/token-entitlements.js'
-
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  client_id: string
-  aud: string
-  iat: number
-  exp: number
-  jti: string
-  scope: string
-  epoch: number
-  entitlements: TokenEntitlement[]
-  /** The live context of a token minted from a platform's assertion (SPEC §7). */
-  ctx?: Record<string, string>
-}
+/** What Tally mints: the verifier's claim set (one source of truth), with exactly one audience. */
+export interface AccessTokenClaims extends VerifiedClaims { aud: string }
+export type { TokenEntitlement }
 
 export type TokenCheck =
   | { active: true, claims: AccessTokenClaims }

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { epochBumps } from '../store/epochs.js'
-import '../routes/epochs.js'
+import './feed-hub.js' // app.epochFeed's type; the plugin itself is registered by app.ts
 
 export interface Metrics {
   tokensIssued: Counter<'resource_kind'>
@@ -35,13 +35,13 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
     name: 'tally_feed_subscribers',
     help: 'Open epoch-feed subscribers (long-polls and streams) on this instance',
     registers: [register],
-    collect () { this.set(app.hasDecorator('epochFeed') ? app.epochFeed.subscriberCount : 0) }
+    collect () { this.set(app.epochFeed.subscriberCount) }
   })
   new Gauge({
     name: 'tally_feed_lag_seconds',
     help: 'Seconds since this instance last confirmed its feed view is current',
     registers: [register],
-    collect () { this.set(app.hasDecorator('epochFeed') ? app.epochFeed.lagMs / 1000 : 0) }
+    collect () { this.set(app.epochFeed.lagMs / 1000) }
   })
   const latency = new Histogram({
     name: 'tally_http_request_duration_seconds',
@@ -64,4 +64,4 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(metricsPlugin, { name: 'metrics', dependencies: ['tally'] })
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['tally', 'feed-hub'] })

@@ -39,7 +39,7 @@ async function tallyPlugin (app: FastifyInstance, { config, store: given }: Tall
     store,
     db,
     keys,
-    sessions: new SessionWriter(db),
+    sessions: new SessionWriter(db, () => { keys.reload().catch((err: unknown) => app.log.warn({ err }, 'key ring reload failed')) }),
     clientAuth: {
       db, clients, secretHashKey, issuer: config.issuer, tokenEndpoint: `${config.issuer}/token`, throttle: new AuthThrottle(),
       federation: { clients, issuer: config.issuer, jwks, trusts: new TrustLoader(db) }

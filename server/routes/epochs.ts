@@ -9,19 +9,13 @@ import type { FormParams } from '../oauth/form.js'
 import { requireForm } from '../plugins/form-body.js'
 import { ADMIN_RESOURCE, heldScopes } from '../store/clients.js'
 import { decodeCursor, encodeCursor } from '../feed/cursor.js'
-import { EpochFeed } from '../feed/epoch-feed.js'
 import { cursorIsKept, readEventsAfter, readSnapshot } from '../feed/events.js'
 import { readOrWait } from '../feed/long-poll.js'
 import { streamEvents } from '../feed/stream.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** This instance's feed hub (subscriber count and lag for /metrics). */
-    epochFeed: EpochFeed
-  }
-}
-
 const MAX_WAIT_S = 30
+// A removed key is listed while a token it signed could still be unexpired on a skewed clock.
+const KEY_CLOCK_SKEW_S = 60
 const WAIT = /^\d{1,2}(\.\d{1,3})?$/
 
 /** SPEC §4: the caller must introspect at least one resource, or be an admin (admin:read). */
@@ -56,11 +50,8 @@ function queryParams (request: FastifyRequest): FormParams {
 }
 
 async function epochsRoutes (app: FastifyInstance): Promise<void> {
-  const { db, config, store } = app.tally
-  const feed = new EpochFeed({ store, maxStalenessS: config.feedMaxStalenessS, log: app.log })
-  await feed.start()
-  app.decorate('epochFeed', feed)
-  app.addHook('preClose', async () => { await feed.close() })
+  const { db, config } = app.tally
+  const feed = app.epochFeed
 
   // A GET authenticates with its Authorization header only; a POST with any method its form carries.
   const credentialParams = (request: FastifyRequest, params: FormParams): FormParams => request.method === 'POST' ? params : {}
@@ -71,8 +62,14 @@ async function epochsRoutes (app: FastifyInstance): Promise<void> {
     const waitMs = parseWait(params.wait)
     if (afterSeq === undefined) {
       if (params.wait !== undefined) throw new InvalidRequest('wait requires after')
-      const snapshot = await readSnapshot(db)
-      return { cursor: encodeCursor(snapshot.seq), epochs: snapshot.epochs, revoked: snapshot.revoked, max_staleness_s: config.feedMaxStalenessS }
+      const snapshot = await readSnapshot(db, config.tokenTtlMaxS + KEY_CLOCK_SKEW_S)
+      return {
+        cursor: encodeCursor(snapshot.seq),
+        epochs: snapshot.epochs,
+        revoked: snapshot.revoked,
+        removed_keys: snapshot.removedKeys,
+        max_staleness_s: config.feedMaxStalenessS
+      }
     }
     const aborted = new AbortController()
     reply.raw.once('close', () => aborted.abort())
@@ -100,4 +97,4 @@ async function epochsRoutes (app: FastifyInstance): Promise<void> {
   app.post('/epochs/stream', { preHandler: requireForm }, async function postEpochStream (request, reply) { await stream(request, reply, request.form.params) })
 }
 
-export default fp(epochsRoutes, { name: 'epochs-routes', dependencies: ['tally', 'form-body'] })
+export default fp(epochsRoutes, { name: 'epochs-routes', dependencies: ['tally', 'form-body', 'feed-hub'] })

@@ -91,8 +91,11 @@ export interface SessionTable {
 
 export interface EpochEventTable {
   seq: Generated<string>
-  type: 'epoch' | 'revoked'
-  identity_id: string
+  type: 'epoch' | 'revoked' | 'key'
+  /** Null for a key event. */
+  identity_id: string | null
+  /** The removed signing key of a key event. */
+  kid: string | null
   epoch: number | null
   jti: string | null
   exp: Timestamp | null

@@ -20,6 +20,7 @@ const FEED_ORDER_LOCK = 0x7a11_0003
 export type FeedEventRecord =
   | { type: 'epoch', identityId: string, epoch: number, reason: string }
   | { type: 'revoked', identityId: string, jti: string, exp: Date }
+  | { type: 'key', kid: string }
 
 /**
  * Raises each identity's epoch by one. Writes: identities.epoch (a row lock the caller should already hold,
@@ -46,7 +47,8 @@ export async function appendFeedEvents (trx: Db, events: FeedEventRecord[]): Pro
   for (const event of events) {
     const { seq } = await trx.insertInto('epoch_events').values({
       type: event.type,
-      identity_id: event.identityId,
+      identity_id: event.type === 'key' ? null : event.identityId,
+      kid: event.type === 'key' ? event.kid : null,
       epoch: event.type === 'epoch' ? event.epoch : null,
       jti: event.type === 'revoked' ? event.jti : null,
       exp: event.type === 'revoked' ? event.exp : null,
@@ -61,4 +63,9 @@ export async function bumpEpoch (trx: Db, identityId: string, reason: string): P
   const epoch = (await raiseEpochs(trx, [identityId])).get(identityId) as number
   await appendFeedEvents(trx, [{ type: 'epoch', identityId, epoch, reason }])
   return epoch
+}
+
+/** Records a signing key's emergency removal in the feed, in the transaction that removes it (SPEC §4). */
+export async function appendKeyRemovedEvent (trx: Db, kid: string): Promise<void> {
+  await appendFeedEvents(trx, [{ type: 'key', kid }])
 }

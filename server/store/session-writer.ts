@@ -1,7 +1,10 @@
 // Group commit for sessions: every /token request must see its session durably stored before it answers,
 // but a transaction per token would cap throughput at the database's commit rate. Rows that arrive while
 // a flush is under way wait for the next flush, which inserts them all in one statement (one commit).
+// A row is inserted only while its signing key is usable: after an emergency removal, an instance whose
+// key ring has not reloaded yet must not hand out tokens of the removed key (issue 9 finding 11).
 import { sql, type Insertable } from 'kysely'
+import { TemporarilyUnavailable } from '../errors.js'
 import type { Db, SessionTable } from './database.js'
 
 type SessionRow = Insertable<SessionTable>
@@ -14,9 +17,14 @@ export class SessionWriter {
   #queue: Pending[] = []
   #flushing = false
 
-  constructor (private readonly db: Db) {}
+  /** `onKeyRemoved`: a row was refused because its key is removed — this instance's key ring is behind. */
+  constructor (private readonly db: Db, private readonly onKeyRemoved: () => void = () => {}) {}
 
-  /** Resolves once the row is committed; rejects if the insert failed (the token must then not be sent). */
+  /**
+   * Resolves once the row is committed; rejects if the insert failed (the token must then not be sent):
+   * with TemporarilyUnavailable (503 + Retry-After) when its signing key was removed meanwhile. The
+   * client retries, and by then this instance signs with the new key.
+   */
   async write (row: SessionRow): Promise<void> {
     return await new Promise<void>((resolve, reject) => {
       this.#queue.push({ row, resolve, reject })
@@ -34,8 +42,13 @@ export class SessionWriter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH)
       try {
-        await insertSessions(this.db, batch.map((p) => p.row))
-        for (const p of batch) p.resolve()
+        const inserted = await insertSessions(this.db, batch.map((p) => p.row))
+        let refused = false
+        for (const p of batch) {
+          if (inserted.has(p.row.jti)) p.resolve()
+          else { refused = true; p.reject(new TemporarilyUnavailable()) }
+        }
+        if (refused) this.onKeyRemoved()
       } catch (err) {
         for (const p of batch) p.reject(err)
       }
@@ -46,14 +59,21 @@ export class SessionWriter {
 
 /**
  * One statement shape whatever the batch size (arrays through unnest), so it is prepared once per
- * connection; cheaper per row than a multi-row VALUES list, too.
+ * connection; cheaper per row than a multi-row VALUES list, too. Rows whose key is removed (or unknown)
+ * are left out; returns the jtis inserted. A statement that read the key just before its removal
+ * committed still inserts: such a token is born inactive (introspection reads the key's state, and the
+ * feed's key event makes verifiers refuse it) — the window is one statement, not a key-ring reload.
  */
-async function insertSessions (db: Db, rows: SessionRow[]): Promise<void> {
+async function insertSessions (db: Db, rows: SessionRow[]): Promise<Set<string>> {
   const col = <T>(pick: (r: SessionRow) => T): T[] => rows.map(pick)
-  await sql`
+  const { rows: inserted } = await sql<{ jti: string }>`
     insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid)
-    select * from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
+    select u.* from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
       ${col((r) => r.resource_id)}::uuid[], ${col((r) => r.scope)}::text[], ${col((r) => r.iat)}::timestamptz[],
       ${col((r) => r.exp)}::timestamptz[], ${col((r) => r.credential_id ?? null)}::uuid[],
-      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[])`.execute(db)
+      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[])
+      as u (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid)
+    where exists (select 1 from signing_keys k where k.kid = u.kid and k.state <> 'removed')
+    returning jti`.execute(db)
+  return new Set(inserted.map((r) => r.jti))
 }

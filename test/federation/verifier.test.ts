@@ -2,7 +2,7 @@
 // active in the verifier library (which exposes its ctx), and stale within the feed's bound once the trust
 // is removed. Real port, real feed.
 import t from 'tap'
-import { createVerifier } from '../../verifier/index.js'
+import { createVerifier } from '../../packages/verifier/src/index.js'
 import { adminCall, ISSUER } from '../helper.js'
 import { feedFixture, startInstance, waitFor } from '../support/feed.js'
 import { expectStatus } from '../support/issuer.js'

@@ -3,7 +3,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { OAuthProtectedResourceMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js'
-import { mcpBearerAuth, protectedResourceMetadataRoute, protectedResourceMetadataUrl, unauthorizedChallenge, type AccessTokenClaims, type Verifier, type VerifyResult } from '../../verifier/index.js'
+import { mcpBearerAuth, protectedResourceMetadataRoute, protectedResourceMetadataUrl, unauthorizedChallenge, type AccessTokenClaims, type Verifier, type VerifyResult } from '../../packages/verifier/src/index.js'
 
 const resource = 'https://mcp.example.com/mcp'
 const PRM = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'

@@ -11,7 +11,7 @@ import { createIdentity, startInstance, waitFor } from '../support/feed.js'
 import { expectStatus } from '../support/issuer.js'
 import { startMcpServer } from '../../examples/mcp-server/mcp-server.js'
 import { connectAgent, providerFor } from '../../examples/mcp-server/agent.js'
-import { createMcpTokenVerifier, type Verifier } from '../../verifier/index.js'
+import { createMcpTokenVerifier, type Verifier } from '../../packages/verifier/src/index.js'
 
 const root = t
 const SCOPE = 'mcp:tools'

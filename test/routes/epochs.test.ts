@@ -5,7 +5,7 @@ import { adminCall, ADMIN_SECRET, basic, form, FORM_TYPE, ISSUER, sharedStore } 
 import { createIdentity, feedFixture, mint, startInstance, waitFor, type Instance } from '../support/feed.js'
 import { bumpEpoch } from '../../server/store/epochs.js'
 import { encodeCursor } from '../../server/feed/cursor.js'
-import { readSse } from '../../verifier/sse.js'
+import { readSse } from '../../packages/verifier/src/sse.js'
 
 const root = t
 const onPostgres = process.env.DATABASE_URL !== undefined
@@ -73,7 +73,8 @@ t.test('the snapshot, the events after it and their shapes', async (t) => {
   const res = await get(a, '/epochs', rs)
   t.equal(res.statusCode, 200)
   const snapshot = res.json()
-  t.strictSame(Object.keys(snapshot).sort(), ['cursor', 'epochs', 'max_staleness_s', 'revoked'])
+  t.strictSame(Object.keys(snapshot).sort(), ['cursor', 'epochs', 'max_staleness_s', 'removed_keys', 'revoked'])
+  t.strictSame(snapshot.removed_keys, [], 'no key was removed')
   t.equal(snapshot.max_staleness_s, 2)
   t.equal(snapshot.epochs[f.svc.id], 2)
   t.equal(snapshot.epochs[quiet.id], undefined, 'identities at epoch 1 are left out')

@@ -1,13 +1,13 @@
 /**
  * Local verification of Tally access tokens for resource servers (SPEC §4), importable as
- * `tally/verifier`. Signatures are checked against the JWKS (cached, refetched on an unknown `kid`);
- * `iss`, `aud`, `typ`, `exp` and scopes locally; `epoch` and `jti` against a view of Tally's epoch feed,
+ * `tally-verifier` (and as `tally/verifier` from Tally's own package). Signatures are checked against the JWKS (cached, refetched on an unknown `kid`);
+ * `iss`, `aud`, `typ`, `exp` and scopes locally; `epoch`, `jti` and the signing key against a view of Tally's epoch feed,
  * so a revocation or a narrowing change reaches the verifier within milliseconds — and a verifier whose
  * view is older than `maxStalenessS` fails closed rather than trust it.
  *
  * @example
  * ```ts
- * import { createVerifier } from 'tally/verifier'
+ * import { createVerifier } from 'tally-verifier'
  *
  * const verifier = await createVerifier({
  *   issuer: 'https://tally.example.com',
@@ -24,7 +24,8 @@
 import { createRemoteJWKSet, errors } from 'jose'
 import { invalidClaims, timeAndShapeCheck, type AccessTokenClaims, type ClaimExpectations } from './claims.js'
 import { FeedClient, type FeedTransport } from './feed-client.js'
-import { discover, rebase, TallyClient, TallyHttpError, type PrivateKeyInput } from './http.js'
+import { DiscoveryError, VerifierConfigError } from './errors.js'
+import { discover, rebase, TallyClient, type PrivateKeyInput } from './http.js'
 import { acceptedHeader, splitCompactJws, verifyJwsSignature, type CompactJws } from './jws.js'
 import { KeyResolver } from './keys.js'
 import { TokenCache, type CachedToken } from './token-cache.js'
@@ -34,7 +35,7 @@ export type { AccessTokenClaims, TokenEntitlement } from './claims.js'
 export type { FeedEvent, FeedSnapshot } from './view.js'
 export type { FeedTransport } from './feed-client.js'
 export type { PrivateKeyInput } from './http.js'
-export { TallyHttpError } from './http.js'
+export { TallyVerifierError, VerifierConfigError, DiscoveryError, TallyHttpError } from './errors.js'
 export { tallyAuth, type TallyAuthOptions } from './fastify.js'
 // The MCP kit (SPEC §9); the SDK stays an optional peer dependency, loaded only by createMcpTokenVerifier.
 export * from './mcp/index.js'
@@ -97,22 +98,39 @@ const ALGORITHMS: readonly string[] = ['ES256', 'EdDSA', 'Ed25519']
 const MAX_HEADERS = 32
 const inactive = (reason: InactiveReason): VerifyResult => ({ active: false, reason })
 
+/** Options that cannot work fail at once, with `ERR_TALLY_VERIFIER_CONFIG`. */
+function checkOptions (options: VerifierOptions): void {
+  for (const name of ['issuer', 'audience', 'clientId'] as const) {
+    if (typeof options[name] !== 'string' || options[name] === '') throw new VerifierConfigError(`${name} must be a non-empty string`)
+  }
+  if (options.fallback !== undefined && options.fallback !== 'deny' && options.fallback !== 'introspect') throw new VerifierConfigError('fallback must be "deny" or "introspect"')
+  if (options.maxStalenessS !== undefined && !(options.maxStalenessS > 0)) throw new VerifierConfigError('maxStalenessS must be a positive number')
+}
+
 /** Creates a verifier: discovers Tally's endpoints, takes a first snapshot of the feed and follows it. */
 export async function createVerifier (options: VerifierOptions): Promise<Verifier> {
+  checkOptions(options)
   const issuer = options.issuer.replace(/\/+$/, '')
   const serverUrl = (options.serverUrl ?? issuer).replace(/\/+$/, '')
-  const metadata = await discover(issuer, serverUrl)
-  if (metadata.epochs_endpoint === undefined) throw new Error('discovery: the server has no epochs_endpoint')
+  // Before any request: bad credentials options should fail without touching the network.
   const client = new TallyClient(options, issuer)
+  const metadata = await discover(issuer, serverUrl)
+  if (metadata.epochs_endpoint === undefined) throw new DiscoveryError('discovery: the server has no epochs_endpoint')
   const keys = new KeyResolver(createRemoteJWKSet(new URL(rebase(metadata.jwks_uri, issuer, serverUrl))))
   const introspectionEndpoint = metadata.introspection_endpoint === undefined ? undefined : rebase(metadata.introspection_endpoint, issuer, serverUrl)
   const fallback = options.fallback ?? 'deny'
-  if (fallback === 'introspect' && introspectionEndpoint === undefined) throw new Error('discovery: fallback "introspect" needs an introspection_endpoint')
+  if (fallback === 'introspect' && introspectionEndpoint === undefined) throw new VerifierConfigError('fallback "introspect" needs an introspection_endpoint in the discovery metadata')
   const clockTolerance = options.clockToleranceS ?? 0
   const expected: ClaimExpectations = { issuer, audience: options.audience, clockToleranceS: clockTolerance }
   const cache = new TokenCache(options.cacheSize ?? 10_000)
   const headers = new Map<string, { alg: string, kid: string }>()
   const view = new EpochView()
+  // SPEC §4: a removed key and every verification made with it go at once. First sight and every re-check
+  // also consult the view, so nothing jose still caches (its JWKS for 10 minutes) can bring the key back.
+  view.onKeyRemoved = (kid) => {
+    keys.drop(kid, options.onError ?? (() => {}))
+    cache.deleteSignedBy(kid)
+  }
   let maxStalenessS = options.maxStalenessS ?? Number.NaN
 
   const feed = new FeedClient({
@@ -148,13 +166,15 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     const jws = splitCompactJws(token)
     if (jws === undefined) return 'invalid'
     const header = headerOf(jws.encodedHeader)
-    if (header === undefined || invalidClaims(jws.payload, expected)) return 'invalid'
+    if (header === undefined || invalidClaims(jws.payload, expected) || view.isKeyRemoved(header.kid)) return 'invalid'
     const signed = await checkSignature(header.alg, header.kid, jws)
     if (signed !== undefined) return signed
+    // The key may have been removed while its signature was being checked.
+    if (view.isKeyRemoved(header.kid)) return 'invalid'
     const refused = timeAndShapeCheck(jws.payload, expected, Math.floor(Date.now() / 1000))
     if (refused !== undefined) return refused
     const claims = jws.payload as AccessTokenClaims
-    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')) }
+    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')), kid: header.kid }
   }
 
   async function checkSignature (alg: string, kid: string, jws: CompactJws): Promise<InactiveReason | undefined> {
@@ -185,6 +205,11 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
   function recheck (token: string, entry: CachedToken, scopes: string[] | undefined, introspected: boolean): VerifyResult | 'introspect' {
     const now = Date.now()
     const { claims } = entry
+    // A key removed in an emergency: whatever it signed is untrusted, whatever else the view says.
+    if (view.isKeyRemoved(entry.kid)) {
+      cache.delete(token)
+      return inactive('invalid')
+    }
     if (claims.exp <= now / 1000 - clockTolerance) {
       cache.delete(token)
       return inactive('expired')

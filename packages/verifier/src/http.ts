@@ -1,6 +1,7 @@
 // How the verifier talks to Tally: discovery (RFC 8414), and requests authenticated as its own client —
 // client_secret_basic with a secret, or private_key_jwt (RFC 7523 §3) with a fresh assertion each time.
 import { importJWK, SignJWT, type CryptoKey, type JWK, type KeyObject } from 'jose'
+import { DiscoveryError, TallyHttpError, VerifierConfigError } from './errors.js'
 
 export interface ServerMetadata {
   issuer: string
@@ -20,13 +21,7 @@ export interface ClientCredentials {
   privateKeyAlg?: string
 }
 
-/** A request to Tally failed with this status (0: no answer at all). */
-export class TallyHttpError extends Error {
-  constructor (readonly status: number, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'TallyHttpError'
-  }
-}
+export { TallyHttpError }
 
 const TIMEOUT_MS = 5000
 
@@ -34,10 +29,10 @@ const TIMEOUT_MS = 5000
 export async function discover (issuer: string, serverUrl: string): Promise<ServerMetadata> {
   const url = `${serverUrl}/.well-known/oauth-authorization-server`
   const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) })
-  if (!res.ok) throw new TallyHttpError(res.status, `discovery failed with HTTP ${res.status}`)
+  if (!res.ok) throw new DiscoveryError(`discovery failed with HTTP ${res.status}`, { cause: new TallyHttpError(res.status, url) })
   const metadata = await res.json() as ServerMetadata
-  if (metadata.issuer !== issuer) throw new Error(`discovery: issuer is ${String(metadata.issuer)}, expected ${issuer}`)
-  if (typeof metadata.jwks_uri !== 'string') throw new Error('discovery: jwks_uri is missing')
+  if (metadata.issuer !== issuer) throw new DiscoveryError(`discovery: issuer is ${String(metadata.issuer)}, expected ${issuer}`)
+  if (typeof metadata.jwks_uri !== 'string') throw new DiscoveryError('discovery: jwks_uri is missing')
   return metadata
 }
 
@@ -54,7 +49,7 @@ export class TallyClient {
 
   constructor (private readonly credentials: ClientCredentials, private readonly issuer: string) {
     const { clientSecret, privateKey } = credentials
-    if ((clientSecret === undefined) === (privateKey === undefined)) throw new TypeError('give exactly one of clientSecret and privateKey')
+    if ((clientSecret === undefined) === (privateKey === undefined)) throw new VerifierConfigError('give exactly one of clientSecret and privateKey')
     const jwk = privateKey !== undefined && isJwk(privateKey) ? privateKey : undefined
     this.#alg = credentials.privateKeyAlg ?? jwk?.alg ?? 'ES256'
     if (privateKey !== undefined) this.#key = jwk !== undefined ? importJWK(jwk, this.#alg) as Promise<CryptoKey | Uint8Array> : Promise.resolve(privateKey as CryptoKey)

@@ -10,7 +10,8 @@
 // looked up (verify answers `expired` and deletes it) or with its generation.
 import type { AccessTokenClaims } from './claims.js'
 
-export interface CachedToken { claims: AccessTokenClaims, scopes: Set<string> }
+/** A verified token: its claims, its scopes as a set, and the `kid` of the key that signed it. */
+export interface CachedToken { claims: AccessTokenClaims, scopes: Set<string>, kid: string }
 
 export class TokenCache {
   #young = new Map<string, CachedToken>()
@@ -37,6 +38,13 @@ export class TokenCache {
   delete (token: string): void {
     this.#young.delete(token)
     this.#old.delete(token)
+  }
+
+  /** Drops every token verified with this key (an emergency removal): O(n), and rare. */
+  deleteSignedBy (kid: string): void {
+    for (const generation of [this.#young, this.#old]) {
+      for (const [token, entry] of generation) if (entry.kid === kid) generation.delete(token)
+    }
   }
 
   /** Tokens held (an entry promoted from the old generation counts once). */

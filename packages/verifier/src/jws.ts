@@ -42,10 +42,23 @@ export function parseJsonObject (segment: string): Record<string, unknown> | und
   }
 }
 
-/** RFC 7518 §3.4 (ES256: r‖s, 64 bytes) and RFC 8037 §3.1 (EdDSA over Ed25519), off the event loop. */
+// ECDSA is malleable: (r, n − s) verifies wherever (r, s) does. Tally signs low-S only, so refusing high
+// S gives one token one encoding, and the verifier agrees with /introspect, which knows the exact bytes.
+const P256_HALF_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n >> 1n
+
+/** Is the s of an ES256 signature (r ‖ s) above n/2? */
+export function isHighS (signature: Uint8Array): boolean {
+  return BigInt('0x' + Buffer.from(signature.subarray(32)).toString('hex')) > P256_HALF_N
+}
+
+/**
+ * RFC 7518 §3.4 (ES256: r‖s, 64 bytes, low S only) and RFC 8037 §3.1 (EdDSA over Ed25519, not
+ * malleable), off the event loop.
+ */
 export async function verifyJwsSignature (alg: string, key: KeyObject, jws: CompactJws): Promise<boolean> {
   const signature = Buffer.from(jws.signature, 'base64url')
   if (signature.length !== 64) return false
+  if (alg === 'ES256' && isHighS(signature)) return false
   const data = Buffer.from(jws.signingInput, 'latin1')
   return await new Promise<boolean>((resolve) => {
     const done = (err: Error | null, ok: boolean): void => { resolve(err === null && ok) }
