@@ -6,6 +6,7 @@ import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
 import { sessionStateOf, type SessionState } from '../store/clients.js'
+import { isPlausibleKid } from './safe-text.js'
 
 export interface TokenEntitlement {
   resource: string
@@ -57,7 +58,8 @@ export function parseAccessToken (token: string, issuer: string): ParsedAccessTo
   if (header === undefined || claims === undefined) return undefined
   // RFC 9068 §4: the typ header MUST be "at+jwt" (or "application/at+jwt"); RFC 8725 §3.1: one expected alg.
   if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt') return undefined
-  if (header.alg !== 'ES256' || typeof header.kid !== 'string') return undefined
+  // The kid is bound into SQL: one with a NUL (which Postgres refuses) is malformed, not a 500.
+  if (header.alg !== 'ES256' || !isPlausibleKid(header.kid)) return undefined
   if (claims.iss !== issuer || typeof claims.jti !== 'string' || !UUID.test(claims.jti)) return undefined
   if (!Number.isSafeInteger(claims.epoch) || !Number.isSafeInteger(claims.exp) || !Number.isSafeInteger(claims.iat)) return undefined
   if (typeof claims.sub !== 'string' || typeof claims.aud !== 'string' || typeof claims.scope !== 'string') return undefined

@@ -11,7 +11,7 @@ export default async function tokenRoute (app: FastifyInstance): Promise<void> {
     const presented = presentedCredentials(request.headers.authorization, params)
     // RFC 6749 §4.4.2: grant_type REQUIRED.
     if (params.grant_type === undefined) throw new InvalidRequest('grant_type is required')
-    const auth = await authenticateClient(app.tally.clientAuth, presented, request.ip)
+    const auth = await authenticateClient(app.tally.clientAuth, presented, { sourceAddress: request.ip, endpoint: '/token' })
     const grant = grants[params.grant_type]
     if (grant === undefined) throw new UnsupportedGrantType()
     const response = await grant.handler(app.tally, { auth, params, resources })

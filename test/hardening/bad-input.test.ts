@@ -6,11 +6,11 @@ import { adminCall, adminToken, basic, build, FORM_TYPE, requestToken, uniqueId 
 t.test('bad form bodies at /token', async (t) => {
   const app = await build(t)
   const cases: Array<[string, string, string, number?]> = [
-    ['NUL byte in a value', 'grant_type=client_credentials&scope=a%00b', 'parameters must not contain NUL characters'],
+    ['NUL byte in a value', 'grant_type=client_credentials&scope=a%00b', 'parameters must not contain NUL or control characters'],
     ['malformed percent-escape', 'grant_type=client_credentials&scope=%zz', 'the request body is not valid form encoding'],
     ['invalid UTF-8', 'grant_type=client_credentials&scope=%C3%28', 'the request body is not valid form encoding'],
-    ['nested key', 'grant_type=client_credentials&a[b]=c', 'unsupported parameter name: a[b]'],
-    ['array key', 'grant_type=client_credentials&scope[]=x', 'unsupported parameter name: scope[]'],
+    ['nested key', 'grant_type=client_credentials&a[b]=c', 'unsupported parameter name'],
+    ['array key', 'grant_type=client_credentials&scope[]=x', 'unsupported parameter name'],
     ['duplicated grant_type', 'grant_type=client_credentials&grant_type=client_credentials', 'duplicate parameter: grant_type'],
     ['duplicate with an empty first value', 'scope=&scope=a&grant_type=client_credentials', 'duplicate parameter: scope'],
     ['too many parameters', Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&'), 'too many parameters']
