@@ -5,6 +5,7 @@ import { createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey } fro
 import t, { type Test } from 'tap'
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { AuthThrottle } from '../../server/oauth/throttle.js'
 import { ISSUER, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
 import { assertion, assertionParams, createBareIdentity, createIdentity, createResource, grant, introspectAs, someAddress, unsignedJwt } from '../support/tally.js'
 
@@ -110,7 +111,8 @@ t.test('each key type authenticates at /token, /introspect and /revoke', async (
 
         const rev = await call('/revoke', { token, ...assertionParams(await sign(f.name, {}, {}, aud)) })
         t.equal(rev.statusCode, 200, `/revoke: ${rev.body}`)
-        t.equal(rev.body, '')
+        t.strictSame(rev.json(), {}, '/revoke answers {}')
+        t.match(rev.headers['content-type'], /^application\/json/, '/revoke answers JSON')
         t.strictSame((await introspectAs(app, rs, token)).json(), { active: false }, 'revoked')
       }
     })
@@ -159,8 +161,8 @@ t.test('every bad assertion is 401 invalid_client', async (t) => {
 
   const cases: Array<[string, () => Promise<string>, Record<string, string>?]> = [
     ['expired (a minute ago)', async () => await sign('EC P-256', { iat: now() - 120, exp: now() - 60 })],
-    ['exp more than 5 minutes ahead', async () => await sign('EC P-256', { exp: now() + 600 })],
-    ['exp an hour ahead', async () => await sign('Ed25519', { exp: now() + 3600 })],
+    ['exp more than 60 minutes (and the leeway) ahead', async () => await sign('EC P-256', { exp: now() + 3600 + 90 })],
+    ['aud = the revocation endpoint, at /token', async () => await sign('EC P-256', {}, {}, `${ISSUER}/revoke`)],
     ['missing exp', async () => await sign('EC P-256', { exp: undefined })],
     ['exp not a number', async () => await sign('EC P-256', { exp: String(now() + 60) })],
     ['missing jti', async () => await sign('EC P-256', { jti: undefined })],
@@ -204,9 +206,24 @@ t.test('every bad assertion is 401 invalid_client', async (t) => {
     ['garbage', async () => 'not.a.jwt']
   ]
   for (const [name, make, extra] of cases) {
+    // More cases than the per-client failure limit (20, then 429: test/hardening/throttle.test.ts).
+    app.tally.clientAuth.throttle = new AuthThrottle()
     const res = await tokenWith(await make(), { resource: main.resource.identifier, ...extra })
     assertInvalidClient(t, res, name)
   }
+})
+
+t.test('real clients\' defaults: exp an hour ahead (authlib), aud = the endpoint being called', async (t) => {
+  const hour = await tokenWith(await sign('Ed25519', { exp: now() + 3600 }), { resource: main.resource.identifier })
+  t.equal(hour.statusCode, 200, `exp = iat + 3600 is accepted: ${hour.body}`)
+  const token = hour.json().access_token as string
+  const intro = await call('/introspect', { token, ...assertionParams(await sign('EC P-256', { exp: now() + 3600 }, {}, `${ISSUER}/introspect`)) })
+  t.equal(intro.statusCode, 200, `aud = the introspection endpoint at /introspect: ${intro.body}`)
+  t.equal(intro.json().active, true)
+  const rev = await call('/revoke', { token, ...assertionParams(await sign('RSA-2048', {}, {}, `${ISSUER}/revoke`)) })
+  t.equal(rev.statusCode, 200, `aud = the revocation endpoint at /revoke: ${rev.body}`)
+  t.strictSame(rev.json(), {})
+  assertInvalidClient(t, await call('/introspect', { token, ...assertionParams(await sign('EC P-256', {}, {}, `${ISSUER}/revoke`)) }), 'aud = another endpoint at /introspect')
 })
 
 t.test('a jti is single-use, across endpoints', async (t) => {
@@ -225,6 +242,7 @@ t.test('a jti is single-use, across endpoints', async (t) => {
 
 t.test('a replay raced by 20 concurrent requests: exactly one succeeds', async (t) => {
   for (const f of ['EC P-256', 'Ed25519']) {
+    app.tally.clientAuth.throttle = new AuthThrottle() // 19 failures a round, 20 allowed per client
     const a = await sign(f)
     const results = await Promise.all(Array.from({ length: 20 }, async () => await tokenWith(a, { resource: main.resource.identifier })))
     const ok = results.filter((r) => r.statusCode === 200)
@@ -234,6 +252,7 @@ t.test('a replay raced by 20 concurrent requests: exactly one succeeds', async (
     for (const r of refused) t.strictSame(r.json(), { error: 'invalid_client', error_description: 'client authentication failed' })
   }
   await t.test('raced across the three endpoints', async (t) => {
+    app.tally.clientAuth.throttle = new AuthThrottle()
     const a = await sign('RSA-2048')
     const urls = ['/token', '/introspect', '/revoke']
     const results = await Promise.all(Array.from({ length: 21 }, async (_, i) => {
