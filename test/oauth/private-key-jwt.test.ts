@@ -86,6 +86,11 @@ t.test('key registration: public EC, OKP and RSA ≥ 2048 only', async (t) => {
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' })
   const smallRes = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { ...small, kid: 'small' } })
   t.equal(smallRes.statusCode, 400, 'RSA-1024 is refused')
+  // Leading zero octets make a 1024-bit modulus look like 2048 bits by its encoded length (issue 9 #13).
+  const padded = Buffer.concat([Buffer.alloc(128), Buffer.from(small.n as string, 'base64url')]).toString('base64url')
+  const paddedRes = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { ...small, n: padded, kid: 'padded' } })
+  t.equal(paddedRes.statusCode, 400, 'RSA-1024 padded with leading zero bytes is refused')
+  t.strictSame(paddedRes.json(), { error: 'invalid_request', error_description: 'jwk: RSA keys must be at least 2048 bits' })
   const oct = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { kty: 'oct', k: 'c2VjcmV0' } })
   t.equal(oct.statusCode, 400, 'a symmetric key is refused')
   const ok = await registerKey(identity.id, ec.publicKey, 'good')
