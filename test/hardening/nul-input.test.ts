@@ -2,6 +2,7 @@
 // one attacker's bad request can never fail the honest requests whose lookups are grouped with it.
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
 import { generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, FORM_TYPE, form, ISSUER } from '../helper.js'
 import { assertInvalidClient } from '../support/issuer.js'
@@ -23,7 +24,7 @@ function expectOk (res: { statusCode: number, body: string }): void {
 const NUL_BASIC = 'Basic ' + Buffer.from('%00:x').toString('base64')
 const RAW_NUL_BASIC = 'Basic ' + Buffer.from('a\u0000b:x').toString('base64')
 
-async function post (url: string, params: Record<string, string>, authorization?: string): Promise<{ statusCode: number, body: string, headers: Record<string, unknown>, json: () => any }> {
+async function post (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> {
   return await app.inject({ method: 'POST', url, remoteAddress: someAddress(), headers: { 'content-type': FORM_TYPE, ...(authorization !== undefined && { authorization }) }, payload: form(params) })
 }
 
