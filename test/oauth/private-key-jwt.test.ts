@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { AuthThrottle } from '../../server/oauth/throttle.js'
+import { authenticateClient } from '../../server/oauth/client-auth.js'
 import { ISSUER, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
 import { assertion, assertionParams, createBareIdentity, createIdentity, createResource, grant, introspectAs, someAddress, unsignedJwt } from '../support/tally.js'
 
@@ -229,6 +230,14 @@ t.test('real clients\' defaults: exp an hour ahead (authlib), aud = the endpoint
   t.equal(rev.statusCode, 200, `aud = the revocation endpoint at /revoke: ${rev.body}`)
   t.strictSame(rev.json(), {})
   assertInvalidClient(t, await call('/introspect', { token, ...assertionParams(await sign('EC P-256', {}, {}, `${ISSUER}/revoke`)) }), 'aud = another endpoint at /introspect')
+})
+
+t.test('the log names the check that failed, not a missing key', async (t) => {
+  const causeOf = async (a: string): Promise<unknown> => await authenticateClient(app.tally.clientAuth, { method: 'private_key_jwt', clientId: undefined, assertion: a }, { sourceAddress: undefined, endpoint: '/token' })
+    .then(() => undefined, (err: { cause?: unknown }) => err.cause)
+  t.equal(await causeOf(await sign('EC P-256', {}, {}, 'https://elsewhere.example')), 'assertion aud check failed: check_failed', 'an unaccepted aud, signed with the registered key')
+  t.equal(await causeOf(await sign('EC P-256', { iat: now() - 300, exp: now() - 120 })), 'assertion exp check failed: check_failed', 'an expired assertion')
+  t.equal(await causeOf(await assertion((await generateKeyPair('ES256')).privateKey, 'ES256', main.clientId, ISSUER)), 'no registered key verifies the assertion', 'a key that is not registered')
 })
 
 t.test('a jti is single-use, across endpoints', async (t) => {
