@@ -6,6 +6,7 @@ import tallyPlugin from './plugins/tally.js'
 import errorHandler from './plugins/error-handler.js'
 import formBody, { FORM_BODY_LIMIT } from './plugins/form-body.js'
 import jsonBody from './plugins/json-body.js'
+import pathParams from './plugins/path-params.js'
 import adminAuth from './plugins/admin-auth.js'
 import maintenance from './plugins/maintenance.js'
 import feedHub from './plugins/feed-hub.js'
@@ -28,10 +29,17 @@ export interface BuildOptions {
   logger?: boolean
 }
 
+/** A hop count as fastify's trust function: the nearest `hops` proxies are believed (proxy-addr semantics). */
+function trustHops (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}
+
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions(config.logLevel),
     bodyLimit: FORM_BODY_LIMIT,
+    // TRUST_PROXY: request.ip (throttling, logs) from X-Forwarded-For only behind proxies one trusts.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Requests that stall must not hold a connection forever.
     requestTimeout: 30_000,
     return503OnClosing: true,
@@ -56,6 +64,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(openapi)
   await app.register(formBody)
   await app.register(jsonBody)
+  await app.register(pathParams)
   await app.register(adminAuth)
   await app.register(maintenance)
   await app.register(metadataRoute)

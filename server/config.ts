@@ -2,12 +2,18 @@
 // and returns a frozen, typed object; buildApp() takes that object, so tests pass their own.
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 
 export interface Config {
   readonly port: number
   readonly host: string
   readonly issuer: string
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (fastify `trustProxy`): false (off, the
+   * default), true (every hop), a hop count, or a list of addresses and CIDRs.
+   */
+  readonly trustProxy: boolean | number | string[]
   readonly databaseUrl: string | undefined
   readonly dataDir: string
   /** 32 bytes: encrypts private signing keys at rest and keys the client-secret hashes. */
@@ -60,7 +66,8 @@ export function loadConfig (env: Env = process.env): Config {
 
   const port = integer('PORT', 8080, 0, 65535)
   const host = env.HOST || '127.0.0.1'
-  const issuer = (env.ISSUER || 'http://localhost:8080')
+  // SPEC §2: the default follows PORT, so `PORT=3000 npm start` serves metadata discovery can match.
+  const issuer = (env.ISSUER || `http://localhost:${port}`)
   try {
     const url = new URL(issuer)
     if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push(`ISSUER: must be an http(s) URL, got "${issuer}"`)
@@ -68,6 +75,8 @@ export function loadConfig (env: Env = process.env): Config {
   } catch {
     problems.push(`ISSUER: must be an absolute URL, got "${issuer}"`)
   }
+
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
 
   const databaseUrl = env.DATABASE_URL || undefined
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -110,6 +119,7 @@ export function loadConfig (env: Env = process.env): Config {
     port,
     host,
     issuer: issuer.replace(/\/+$/, ''),
+    trustProxy,
     databaseUrl,
     dataDir,
     keyEncryptionKey,
@@ -125,6 +135,39 @@ export function loadConfig (env: Env = process.env): Config {
     feedRetentionS,
     maintenanceIntervalS
   })
+}
+
+/** An address or CIDR block, IPv4 or IPv6 (`10.0.0.0/8`, `::1`, `fd00::/8`). */
+function isAddressOrCidr (value: string): boolean {
+  const [address, bits, extra] = value.split('/')
+  if (extra !== undefined || address === undefined) return false
+  const family = isIP(address)
+  if (family === 0) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+/**
+ * TRUST_PROXY, with fastify's trustProxy semantics: unset or `false` → off (the socket address is the
+ * client's); `true` → the left-most X-Forwarded-For address; a whole number → that many hops are trusted;
+ * otherwise a comma-separated list of proxy addresses or CIDRs whose X-Forwarded-For is believed.
+ */
+function parseTrustProxy (raw: string | undefined, problems: string[]): boolean | number | string[] {
+  const value = raw?.trim() ?? ''
+  if (value === '' || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    if (hops < 1 || hops > 32) { problems.push(`TRUST_PROXY: a hop count must be between 1 and 32, got ${hops}`); return false }
+    return hops
+  }
+  const list = value.split(',').map((item) => item.trim())
+  const bad = list.find((item) => !isAddressOrCidr(item))
+  if (bad !== undefined) {
+    problems.push(`TRUST_PROXY: must be true, false, a hop count or a comma-separated list of addresses/CIDRs; "${bad.slice(0, 64)}" is none of these`)
+    return false
+  }
+  return list
 }
 
 /** For entry points: the config, or one stderr line per problem and exit 1 (SPEC §2). */

@@ -7,6 +7,7 @@ import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
 import type { SessionState } from '../store/clients.js'
 import { readSessionState } from '../store/sessions.js'
+import { isPlausibleKid } from './safe-text.js'
 
 /** What Tally mints: the verifier's claim set (one source of truth), with exactly one audience. */
 export interface AccessTokenClaims extends VerifiedClaims { aud: string }
@@ -42,7 +43,8 @@ export function parseAccessToken (token: string, issuer: string): ParsedAccessTo
   if (header === undefined || claims === undefined) return undefined
   // RFC 9068 §4: the typ header MUST be "at+jwt" (or "application/at+jwt"); RFC 8725 §3.1: one expected alg.
   if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt') return undefined
-  if (header.alg !== 'ES256' || typeof header.kid !== 'string') return undefined
+  // The kid is bound into SQL: one with a NUL (which Postgres refuses) is malformed, not a 500.
+  if (header.alg !== 'ES256' || !isPlausibleKid(header.kid)) return undefined
   if (claims.iss !== issuer || typeof claims.jti !== 'string' || !UUID.test(claims.jti)) return undefined
   if (!Number.isSafeInteger(claims.epoch) || !Number.isSafeInteger(claims.exp) || !Number.isSafeInteger(claims.iat)) return undefined
   if (typeof claims.sub !== 'string' || typeof claims.aud !== 'string' || typeof claims.scope !== 'string') return undefined

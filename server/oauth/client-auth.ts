@@ -5,7 +5,8 @@ import type { Db } from '../store/database.js'
 import type { Client, ClientLoader, SessionState, TokenRef } from '../store/clients.js'
 import { digestsEqual, hashSecret } from '../keys/crypto.js'
 import { InvalidClient, InvalidRequest } from '../errors.js'
-import { verifyClientAssertion } from './client-assertion.js'
+import { assertionIssuer, verifyClientAssertion } from './client-assertion.js'
+import { hasControlCharacters, isClientId } from './safe-text.js'
 import type { FormParams } from './form.js'
 import type { AuthThrottle } from './throttle.js'
 import type { Context } from '../entitlements/context.js'
@@ -55,17 +56,30 @@ function formDecode (value: string): string {
   }
 }
 
+/**
+ * The Basic credentials (RFC 7617 §2) as client_id and secret. They split at the LAST raw ":": Tally's
+ * secrets never contain one, and many clients (authlib, Python requests) do not form-encode a client_id
+ * like `urn:svc:a`, so both `urn:svc:a:<secret>` and `urn%3Asvc%3Aa:<secret>` work (SPEC §3).
+ */
+export function basicCredentials (authorization: string): { clientId: string, secret: string } {
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization.trim())
+  if (match === null) throw new InvalidClient({ cause: 'malformed Authorization header' })
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8')
+  const colon = decoded.lastIndexOf(':')
+  if (colon < 0) throw new InvalidClient({ cause: 'Basic credentials without a colon' })
+  const clientId = formDecode(decoded.slice(0, colon))
+  const secret = formDecode(decoded.slice(colon + 1))
+  // SPEC §3: a NUL or control character in a credential is a client error, refused before any lookup.
+  if (hasControlCharacters(clientId) || hasControlCharacters(secret)) throw new InvalidClient({ cause: 'control characters in Basic credentials' })
+  return { clientId, secret }
+}
+
 /** Reads which credentials the request presents; throws InvalidRequest when there is more than one method. */
 export function presentedCredentials (authorization: string | undefined, params: FormParams): PresentedCredentials | undefined {
   const found: PresentedCredentials[] = []
   const bodyClientId = params.client_id
   if (authorization !== undefined) {
-    const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization.trim())
-    if (match === null) throw new InvalidClient({ cause: 'malformed Authorization header' })
-    const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon < 0) throw new InvalidClient({ cause: 'Basic credentials without a colon' })
-    found.push({ method: 'client_secret_basic', clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) })
+    found.push({ method: 'client_secret_basic', ...basicCredentials(authorization) })
   }
   if (params.client_secret !== undefined) {
     if (bodyClientId === undefined) throw new InvalidRequest('client_secret requires client_id')
@@ -96,44 +110,65 @@ function secretMatches (client: Client | undefined, digest: Buffer): string | un
   return matched
 }
 
+/** Where the request came from and which endpoint it called (an assertion may name that endpoint as aud). */
+export interface AuthRequest {
+  /** The client's address (request.ip: behind TRUST_PROXY, from X-Forwarded-For). */
+  sourceAddress: string | undefined
+  /** The path called, e.g. `/introspect`. */
+  endpoint: string
+}
+
 /**
  * RFC 6749 §2.3: authenticate the client presented by the request. Returns the identity with its
- * entitlements (loaded in the same round trip) or throws InvalidClient — or TooManyRequests once the
- * source address or the presented client_id has failed too often (see throttle.ts).
+ * entitlements (loaded in one round trip) or throws InvalidClient — or, once the source address or the
+ * presented client_id has failed too often, TooManyRequests in its place (see throttle.ts). A correct
+ * credential always succeeds.
  */
-export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, sourceAddress?: string, token?: TokenRef): Promise<AuthenticatedClient> {
-  ctx.throttle?.checkAddress(sourceAddress)
+export async function authenticateClient (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, request: AuthRequest): Promise<AuthenticatedClient> {
+  return await authenticate(ctx, presented, request, undefined)
+}
+
+/**
+ * Introspection in ONE database round trip: authenticates the caller exactly as authenticateClient does
+ * and, in the same grouped statement, reads the presented token's session state (store/clients.ts).
+ */
+export async function authenticateCallerAndReadToken (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, request: AuthRequest, token: TokenRef | undefined): Promise<AuthenticatedClient & { session: SessionState | null }> {
+  const auth = await authenticate(ctx, presented, request, token)
+  return { ...auth, session: auth.session ?? null }
+}
+
+async function authenticate (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, request: AuthRequest, token: TokenRef | undefined): Promise<AuthenticatedClient> {
   try {
-    return await verifyPresented(ctx, presented, token)
+    return await verifyPresented(ctx, presented, request, token)
   } catch (err) {
     if (err instanceof InvalidClient) {
       ctx.onFailure?.(presented?.method ?? 'none')
-      ctx.throttle?.recordFailure(sourceAddress, throttledClientId(presented))
+      ctx.throttle?.recordFailure(request.sourceAddress, throttledClientId(presented))
     }
     throw err
   }
 }
 
-/**
- * The client_id whose failures are counted: only for shared secrets, the one thing an attacker could
- * guess online. A signature cannot be guessed, and counting assertion failures per client would only
- * let anyone push a private_key_jwt client into 429s.
- */
+/** The client_id whose failures are counted, for every method (the assertion's unverified iss for private_key_jwt). */
 function throttledClientId (presented: PresentedCredentials | undefined): string | undefined {
-  return presented !== undefined && presented.method !== 'private_key_jwt' ? presented.clientId : undefined
+  if (presented === undefined) return undefined
+  if (presented.method === 'private_key_jwt') return presented.clientId ?? assertionIssuer(presented.assertion)
+  return presented.clientId
 }
 
-async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, token: TokenRef | undefined): Promise<AuthenticatedClient> {
+async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, request: AuthRequest, token: TokenRef | undefined): Promise<AuthenticatedClient> {
   if (presented === undefined) throw new InvalidClient({ cause: 'no client authentication' })
   if (presented.method === 'private_key_jwt') {
     if (ctx.federation !== undefined && isFederatedAssertion(presented.assertion, presented.clientId)) {
       return await authenticateFederatedClient(ctx.federation, presented.assertion, presented.clientId, token)
     }
-    const { client, credentialId, session } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId, token)
+    const audiences = { issuer: ctx.issuer, tokenEndpoint: ctx.tokenEndpoint, calledEndpoint: `${ctx.issuer}${request.endpoint}` }
+    const { client, credentialId, session } = await verifyClientAssertion(ctx, presented.assertion, presented.clientId, audiences, token)
     return { client, credentialId, method: presented.method, session }
   }
   const digest = hashSecret(ctx.secretHashKey, presented.secret)
-  const { client, session } = presented.clientId.length <= 128 ? await ctx.clients.load(presented.clientId, token) : { client: undefined, session: null }
+  // A client_id that cannot exist (SPEC §1) is never looked up: it cannot reach SQL, nor fail a grouped statement.
+  const { client, session } = isClientId(presented.clientId) ? await ctx.clients.load(presented.clientId, token) : { client: undefined, session: null }
   const credentialId = secretMatches(client, digest)
   if (client === undefined || credentialId === undefined) throw new InvalidClient({ cause: 'unknown client or wrong secret' })
   if (client.status !== 'active') throw new InvalidClient({ cause: 'identity is not active' })

@@ -1,6 +1,7 @@
 // JSON bodies for the admin API: Fastify's own parser (which refuses __proto__ and constructor.prototype
 // keys), behind a nesting-depth check on the raw text — deeply nested JSON would otherwise overflow the
-// stack in whatever walks it later and turn a client's mistake into a 500.
+// stack in whatever walks it later and turn a client's mistake into a 500 — and a check that no string
+// holds a NUL, which Postgres refuses in text and jsonb alike (a 500 otherwise), naming the field.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequest } from '../errors.js'
@@ -28,6 +29,25 @@ export function jsonNestingDepth (text: string): number {
   return deepest
 }
 
+/** The path (`body/metadata/team`) of the first string or member name holding a NUL, if any. */
+export function pathWithNul (value: unknown, path = 'body'): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pathWithNul(value[i], `${path}/${i}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  for (const [key, member] of Object.entries(value)) {
+    if (key.includes('\u0000')) return path
+    const found = pathWithNul(member, `${path}/${key.slice(0, 64)}`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
 async function jsonBodyPlugin (app: FastifyInstance): Promise<void> {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
@@ -42,7 +62,12 @@ async function jsonBodyPlugin (app: FastifyInstance): Promise<void> {
       done(new InvalidRequest(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined)
       return
     }
-    parseJson(request, body as string, done)
+    parseJson(request, body as string, (err: Error | null, parsed?: unknown) => {
+      if (err !== null) { done(err, undefined); return }
+      const nul = pathWithNul(parsed)
+      if (nul !== undefined) { done(new InvalidRequest(`${nul} must not contain NUL characters`), undefined); return }
+      done(null, parsed)
+    })
   })
 }
 

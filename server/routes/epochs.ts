@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Gone, InvalidRequest, OAuthError } from '../errors.js'
 import { authenticateClient, presentedCredentials } from '../oauth/client-auth.js'
-import type { FormParams } from '../oauth/form.js'
+import { describeParameter, type FormParams } from '../oauth/form.js'
 import { requireForm } from '../plugins/form-body.js'
 import { ADMIN_RESOURCE, heldScopes } from '../store/clients.js'
 import { decodeCursor, encodeCursor } from '../feed/cursor.js'
@@ -19,8 +19,9 @@ const KEY_CLOCK_SKEW_S = 60
 const WAIT = /^\d{1,2}(\.\d{1,3})?$/
 
 /** SPEC §4: the caller must introspect at least one resource, or be an admin (admin:read). */
-async function authorizeFeedCaller (app: FastifyInstance, authorization: string | undefined, params: FormParams): Promise<void> {
-  const { client } = await authenticateClient(app.tally.clientAuth, presentedCredentials(authorization, params))
+async function authorizeFeedCaller (app: FastifyInstance, request: FastifyRequest, params: FormParams): Promise<void> {
+  const presented = presentedCredentials(request.headers.authorization, params)
+  const { client } = await authenticateClient(app.tally.clientAuth, presented, { sourceAddress: request.ip, endpoint: request.routeOptions.url ?? '/epochs' })
   if (client.introspects.length === 0 && !heldScopes(client, ADMIN_RESOURCE).has('admin:read')) {
     throw new OAuthError('unauthorized_client', 'the client may not read the epoch feed', 403)
   }
@@ -43,7 +44,7 @@ function parseWait (value: string | undefined): number {
 function queryParams (request: FastifyRequest): FormParams {
   const params: FormParams = Object.create(null)
   for (const [name, value] of Object.entries(request.query as Record<string, string | string[]>)) {
-    if (Array.isArray(value)) throw new InvalidRequest(`duplicate parameter: ${name.slice(0, 64)}`)
+    if (Array.isArray(value)) throw new InvalidRequest(describeParameter('duplicate parameter', name))
     if (value !== '') params[name] = value
   }
   return params
@@ -57,7 +58,7 @@ async function epochsRoutes (app: FastifyInstance): Promise<void> {
   const credentialParams = (request: FastifyRequest, params: FormParams): FormParams => request.method === 'POST' ? params : {}
 
   async function epochs (request: FastifyRequest, reply: FastifyReply, params: FormParams): Promise<object> {
-    await authorizeFeedCaller(app, request.headers.authorization, credentialParams(request, params))
+    await authorizeFeedCaller(app, request, credentialParams(request, params))
     const afterSeq = parseCursor(params.after, 'after')
     const waitMs = parseWait(params.wait)
     if (afterSeq === undefined) {
@@ -81,7 +82,7 @@ async function epochsRoutes (app: FastifyInstance): Promise<void> {
   }
 
   async function stream (request: FastifyRequest, reply: FastifyReply, params: FormParams): Promise<void> {
-    await authorizeFeedCaller(app, request.headers.authorization, credentialParams(request, params))
+    await authorizeFeedCaller(app, request, credentialParams(request, params))
     const lastEventId = request.headers['last-event-id']
     const fromSeq = parseCursor(typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : params.after, 'Last-Event-ID')
     const page = await readEventsAfter(db, fromSeq ?? Number.MAX_SAFE_INTEGER, 0)

@@ -2,7 +2,7 @@
 // and the token's session state are read in one database round trip.
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequest } from '../errors.js'
-import { authenticateClient, presentedCredentials } from '../oauth/client-auth.js'
+import { authenticateCallerAndReadToken, presentedCredentials } from '../oauth/client-auth.js'
 import { introspectionResponse, prepareIntrospection } from '../oauth/introspection.js'
 import { requireForm } from '../plugins/form-body.js'
 
@@ -12,7 +12,7 @@ export default async function introspectRoute (app: FastifyInstance): Promise<vo
     const presented = presentedCredentials(request.headers.authorization, params)
     // RFC 7662 §2.1: token REQUIRED; token_type_hint OPTIONAL and never trusted here.
     const prepared = params.token === undefined ? undefined : prepareIntrospection(params.token, app.tally.config.issuer)
-    const { client, session } = await authenticateClient(app.tally.clientAuth, presented, request.ip, prepared?.ref)
+    const { client, session } = await authenticateCallerAndReadToken(app.tally.clientAuth, presented, { sourceAddress: request.ip, endpoint: '/introspect' }, prepared?.ref)
     if (prepared === undefined) throw new InvalidRequest('token is required')
     const response = introspectionResponse(client, prepared, session)
     app.metrics.introspections.inc({ outcome: response.active ? 'active' : 'inactive' })

@@ -9,7 +9,7 @@ export default async function revokeRoute (app: FastifyInstance): Promise<void> 
   app.post('/revoke', { preHandler: requireForm }, async function revocation (request, reply) {
     const { params } = request.form
     const presented = presentedCredentials(request.headers.authorization, params)
-    const { client } = await authenticateClient(app.tally.clientAuth, presented, request.ip)
+    const { client } = await authenticateClient(app.tally.clientAuth, presented, { sourceAddress: request.ip, endpoint: '/revoke' })
     const { db, config } = app.tally
     if (params.identity !== undefined) {
       await revokeIdentitySessions(db, client, params.identity)
@@ -20,7 +20,8 @@ export default async function revokeRoute (app: FastifyInstance): Promise<void> 
     } else {
       throw new InvalidRequest('token is required')
     }
-    // RFC 7009 §2.2: HTTP 200 with no content.
-    return await reply.code(200).send()
+    // RFC 7009 §2.2 asks for HTTP 200 and says nothing of the body: `{}` as JSON, which every common
+    // client parses (simple-oauth2 fails on an empty body) — SPEC §3.
+    return await reply.code(200).type('application/json').send({})
   })
 }

@@ -14,7 +14,7 @@ export default async function tokenRoute (app: FastifyInstance): Promise<void> {
     const grant = grants[params.grant_type]
     const auth = grant?.authenticate !== undefined
       ? await grant.authenticate(app.tally.clientAuth, presented, params, request.ip)
-      : await authenticateClient(app.tally.clientAuth, presented, request.ip)
+      : await authenticateClient(app.tally.clientAuth, presented, { sourceAddress: request.ip, endpoint: '/token' })
     if (grant === undefined) throw new UnsupportedGrantType()
     const response = await grant.handler(app.tally, { auth, params, resources })
     app.metrics.tokensIssued.inc({ resource_kind: auth.client.kind })

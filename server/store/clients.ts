@@ -4,6 +4,8 @@
 // starts here.
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from './database.js'
+import { isDatabaseUnavailable } from '../db-errors.js'
+import { isClientId, isPlausibleKid } from '../oauth/safe-text.js'
 
 export interface ClientCredential {
   id: string
@@ -103,12 +105,19 @@ const LOAD_CLIENTS = (clientIds: string[], jtis: Array<string | null>, kids: Arr
 interface Pending { clientId: string, token: TokenRef | undefined, resolve: (lookup: ClientLookup) => void, reject: (err: unknown) => void }
 
 const MAX_BATCH = 256
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const NO_CLIENT: ClientLookup = { client: undefined, session: null }
 
 /**
  * Loads clients for authentication — and, for introspection, the presented token's session state — with
  * the lookups of every request that arrives in the same turn of the event loop grouped into one statement
  * (one round trip for all of them). Each lookup still starts after its request arrived, so what it reads
  * is as fresh as a query of its own: strict consistency is kept.
+ *
+ * One member can never fail the others: input no row could match (a client_id outside SPEC §1, a jti that
+ * is not a UUID, a kid with control characters — Postgres refuses NUL in text) never enters the statement,
+ * and if a grouped statement fails anyway, each member is retried alone, so a failure stays with the
+ * request that caused it. A database that is down fails them all at once (503), without retries.
  */
 export class ClientLoader {
   #queue: Pending[] = []
@@ -117,8 +126,10 @@ export class ClientLoader {
   constructor (private readonly db: Db) {}
 
   async load (clientId: string, token?: TokenRef): Promise<ClientLookup> {
+    if (!isClientId(clientId)) return NO_CLIENT
+    const ref = token !== undefined && UUID.test(token.jti) && isPlausibleKid(token.kid) ? token : undefined
     return await new Promise<ClientLookup>((resolve, reject) => {
-      this.#queue.push({ clientId, token, resolve, reject })
+      this.#queue.push({ clientId, token: ref, resolve, reject })
       if (!this.#scheduled) {
         this.#scheduled = true
         setImmediate(() => { this.#flush() })
@@ -128,17 +139,21 @@ export class ClientLoader {
 
   #flush (): void {
     this.#scheduled = false
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH)
-      LOAD_CLIENTS(batch.map((p) => p.clientId), batch.map((p) => p.token?.jti ?? null), batch.map((p) => p.token?.kid ?? null))
-        .execute(this.db)
-        .then(({ rows }) => {
-          batch.forEach((p, i) => {
-            const row = rows[i]
-            p.resolve({ client: row?.client == null ? undefined : toClient(row.client), session: row?.session ?? null })
-          })
-        }, (err: unknown) => { for (const p of batch) p.reject(err) })
-    }
+    while (this.#queue.length > 0) this.#run(this.#queue.splice(0, MAX_BATCH))
+  }
+
+  #run (batch: Pending[]): void {
+    LOAD_CLIENTS(batch.map((p) => p.clientId), batch.map((p) => p.token?.jti ?? null), batch.map((p) => p.token?.kid ?? null))
+      .execute(this.db)
+      .then(({ rows }) => {
+        batch.forEach((p, i) => {
+          const row = rows[i]
+          p.resolve({ client: row?.client == null ? undefined : toClient(row.client), session: row?.session ?? null })
+        })
+      }, (err: unknown) => {
+        if (batch.length === 1 || isDatabaseUnavailable(err)) for (const p of batch) p.reject(err)
+        else for (const p of batch) this.#run([p])
+      })
   }
 }
 

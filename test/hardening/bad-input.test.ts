@@ -6,11 +6,11 @@ import { adminCall, adminToken, basic, build, FORM_TYPE, requestToken, uniqueId 
 t.test('bad form bodies at /token', async (t) => {
   const app = await build(t)
   const cases: Array<[string, string, string, number?]> = [
-    ['NUL byte in a value', 'grant_type=client_credentials&scope=a%00b', 'parameters must not contain NUL characters'],
+    ['NUL byte in a value', 'grant_type=client_credentials&scope=a%00b', 'parameters must not contain NUL or control characters'],
     ['malformed percent-escape', 'grant_type=client_credentials&scope=%zz', 'the request body is not valid form encoding'],
     ['invalid UTF-8', 'grant_type=client_credentials&scope=%C3%28', 'the request body is not valid form encoding'],
-    ['nested key', 'grant_type=client_credentials&a[b]=c', 'unsupported parameter name: a[b]'],
-    ['array key', 'grant_type=client_credentials&scope[]=x', 'unsupported parameter name: scope[]'],
+    ['nested key', 'grant_type=client_credentials&a[b]=c', 'unsupported parameter name'],
+    ['array key', 'grant_type=client_credentials&scope[]=x', 'unsupported parameter name'],
     ['duplicated grant_type', 'grant_type=client_credentials&grant_type=client_credentials', 'duplicate parameter: grant_type'],
     ['duplicate with an empty first value', 'scope=&scope=a&grant_type=client_credentials', 'duplicate parameter: scope'],
     ['too many parameters', Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&'), 'too many parameters']
@@ -110,10 +110,12 @@ t.test('failed authentications are throttled per client_id without locking out t
   t.ok(unknown.every((s) => s === 401 || s === 429))
 })
 
-t.test('an address that keeps failing is refused before any secret is checked', async (t) => {
+t.test('an address that keeps failing gets 429 for its failures, never for a correct credential', async (t) => {
   const app = await build(t)
   for (let i = 0; i < 50; i++) await requestToken(app, uniqueId(), 'tly_wrong')
+  const failed = await requestToken(app, uniqueId(), 'tly_wrong')
+  t.equal(failed.statusCode, 429, 'the 51st failure from that address')
+  t.ok(Number(failed.headers['retry-after']) >= 1, 'with Retry-After')
   const res = await requestToken(app, 'admin', (await import('../helper.js')).ADMIN_SECRET, { resource: 'urn:tally:admin' })
-  t.equal(res.statusCode, 429)
-  t.ok(Number(res.headers['retry-after']) >= 1)
+  t.equal(res.statusCode, 200, 'the admin on the same address still gets its token')
 })

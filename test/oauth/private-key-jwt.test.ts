@@ -5,6 +5,8 @@ import { createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey } fro
 import t, { type Test } from 'tap'
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { AuthThrottle } from '../../server/oauth/throttle.js'
+import { authenticateClient } from '../../server/oauth/client-auth.js'
 import { ISSUER, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
 import { assertion, assertionParams, createBareIdentity, createIdentity, createResource, grant, introspectAs, someAddress, unsignedJwt } from '../support/tally.js'
 
@@ -85,6 +87,11 @@ t.test('key registration: public EC, OKP and RSA ≥ 2048 only', async (t) => {
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' })
   const smallRes = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { ...small, kid: 'small' } })
   t.equal(smallRes.statusCode, 400, 'RSA-1024 is refused')
+  // Leading zero octets make a 1024-bit modulus look like 2048 bits by its encoded length (issue 9 #13).
+  const padded = Buffer.concat([Buffer.alloc(128), Buffer.from(small.n as string, 'base64url')]).toString('base64url')
+  const paddedRes = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { ...small, n: padded, kid: 'padded' } })
+  t.equal(paddedRes.statusCode, 400, 'RSA-1024 padded with leading zero bytes is refused')
+  t.strictSame(paddedRes.json(), { error: 'invalid_request', error_description: 'jwk: RSA keys must be at least 2048 bits' })
   const oct = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { kty: 'oct', k: 'c2VjcmV0' } })
   t.equal(oct.statusCode, 400, 'a symmetric key is refused')
   const ok = await registerKey(identity.id, ec.publicKey, 'good')
@@ -110,7 +117,8 @@ t.test('each key type authenticates at /token, /introspect and /revoke', async (
 
         const rev = await call('/revoke', { token, ...assertionParams(await sign(f.name, {}, {}, aud)) })
         t.equal(rev.statusCode, 200, `/revoke: ${rev.body}`)
-        t.equal(rev.body, '')
+        t.strictSame(rev.json(), {}, '/revoke answers {}')
+        t.match(rev.headers['content-type'], /^application\/json/, '/revoke answers JSON')
         t.strictSame((await introspectAs(app, rs, token)).json(), { active: false }, 'revoked')
       }
     })
@@ -159,8 +167,8 @@ t.test('every bad assertion is 401 invalid_client', async (t) => {
 
   const cases: Array<[string, () => Promise<string>, Record<string, string>?]> = [
     ['expired (a minute ago)', async () => await sign('EC P-256', { iat: now() - 120, exp: now() - 60 })],
-    ['exp more than 5 minutes ahead', async () => await sign('EC P-256', { exp: now() + 600 })],
-    ['exp an hour ahead', async () => await sign('Ed25519', { exp: now() + 3600 })],
+    ['exp more than 60 minutes (and the leeway) ahead', async () => await sign('EC P-256', { exp: now() + 3600 + 90 })],
+    ['aud = the revocation endpoint, at /token', async () => await sign('EC P-256', {}, {}, `${ISSUER}/revoke`)],
     ['missing exp', async () => await sign('EC P-256', { exp: undefined })],
     ['exp not a number', async () => await sign('EC P-256', { exp: String(now() + 60) })],
     ['missing jti', async () => await sign('EC P-256', { jti: undefined })],
@@ -204,9 +212,32 @@ t.test('every bad assertion is 401 invalid_client', async (t) => {
     ['garbage', async () => 'not.a.jwt']
   ]
   for (const [name, make, extra] of cases) {
+    // More cases than the per-client failure limit (20, then 429: test/hardening/throttle.test.ts).
+    app.tally.clientAuth.throttle = new AuthThrottle()
     const res = await tokenWith(await make(), { resource: main.resource.identifier, ...extra })
     assertInvalidClient(t, res, name)
   }
+})
+
+t.test('real clients\' defaults: exp an hour ahead (authlib), aud = the endpoint being called', async (t) => {
+  const hour = await tokenWith(await sign('Ed25519', { exp: now() + 3600 }), { resource: main.resource.identifier })
+  t.equal(hour.statusCode, 200, `exp = iat + 3600 is accepted: ${hour.body}`)
+  const token = hour.json().access_token as string
+  const intro = await call('/introspect', { token, ...assertionParams(await sign('EC P-256', { exp: now() + 3600 }, {}, `${ISSUER}/introspect`)) })
+  t.equal(intro.statusCode, 200, `aud = the introspection endpoint at /introspect: ${intro.body}`)
+  t.equal(intro.json().active, true)
+  const rev = await call('/revoke', { token, ...assertionParams(await sign('RSA-2048', {}, {}, `${ISSUER}/revoke`)) })
+  t.equal(rev.statusCode, 200, `aud = the revocation endpoint at /revoke: ${rev.body}`)
+  t.strictSame(rev.json(), {})
+  assertInvalidClient(t, await call('/introspect', { token, ...assertionParams(await sign('EC P-256', {}, {}, `${ISSUER}/revoke`)) }), 'aud = another endpoint at /introspect')
+})
+
+t.test('the log names the check that failed, not a missing key', async (t) => {
+  const causeOf = async (a: string): Promise<unknown> => await authenticateClient(app.tally.clientAuth, { method: 'private_key_jwt', clientId: undefined, assertion: a }, { sourceAddress: undefined, endpoint: '/token' })
+    .then(() => undefined, (err: { cause?: unknown }) => err.cause)
+  t.equal(await causeOf(await sign('EC P-256', {}, {}, 'https://elsewhere.example')), 'assertion aud check failed: check_failed', 'an unaccepted aud, signed with the registered key')
+  t.equal(await causeOf(await sign('EC P-256', { iat: now() - 300, exp: now() - 120 })), 'assertion exp check failed: check_failed', 'an expired assertion')
+  t.equal(await causeOf(await assertion((await generateKeyPair('ES256')).privateKey, 'ES256', main.clientId, ISSUER)), 'no registered key verifies the assertion', 'a key that is not registered')
 })
 
 t.test('a jti is single-use, across endpoints', async (t) => {
@@ -225,6 +256,7 @@ t.test('a jti is single-use, across endpoints', async (t) => {
 
 t.test('a replay raced by 20 concurrent requests: exactly one succeeds', async (t) => {
   for (const f of ['EC P-256', 'Ed25519']) {
+    app.tally.clientAuth.throttle = new AuthThrottle() // 19 failures a round, 20 allowed per client
     const a = await sign(f)
     const results = await Promise.all(Array.from({ length: 20 }, async () => await tokenWith(a, { resource: main.resource.identifier })))
     const ok = results.filter((r) => r.statusCode === 200)
@@ -234,6 +266,7 @@ t.test('a replay raced by 20 concurrent requests: exactly one succeeds', async (
     for (const r of refused) t.strictSame(r.json(), { error: 'invalid_client', error_description: 'client authentication failed' })
   }
   await t.test('raced across the three endpoints', async (t) => {
+    app.tally.clientAuth.throttle = new AuthThrottle()
     const a = await sign('RSA-2048')
     const urls = ['/token', '/introspect', '/revoke']
     const results = await Promise.all(Array.from({ length: 21 }, async (_, i) => {

@@ -16,7 +16,7 @@ export async function authenticate (ctx: ClientAuthContext, presented: Presented
   if (presented !== undefined) {
     // SPEC §3: client authentication comes before the grant, so bad credentials are still a 401; good
     // ones are refused all the same — the assertion is this grant's only authentication (SPEC §7).
-    await authenticateClient(ctx, presented, sourceAddress)
+    await authenticateClient(ctx, presented, { sourceAddress, endpoint: '/token' })
     throw new InvalidRequest('client authentication is not allowed with the jwt-bearer grant')
   }
   if (ctx.federation === undefined) throw new UnsupportedGrantType()

@@ -7,6 +7,7 @@ import { commitChange } from '../../entitlements/change.js'
 import { generateSecret, hashSecret } from '../../keys/crypto.js'
 import { findCredential, hasLiveKid, insertJwk, insertSecret, markCredentialRevoked } from '../../store/credentials.js'
 import { identityOr404, lockLiveIdentity } from './lookups.js'
+import { rsaModulusBits } from '../../oauth/rsa-modulus.js'
 import { idAndChildParams, idParams, timestamp } from './schemas.js'
 import { credentialView, iso } from './views.js'
 
@@ -35,7 +36,7 @@ async function publicJwk (jwk: Record<string, unknown>): Promise<JWK> {
   if (!allowed.includes(alg)) throw new InvalidRequest(`jwk.alg ${alg} does not fit the key type`)
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new InvalidRequest('jwk.use must be "sig"')
   if (jwk.kty === 'RSA') {
-    const bits = typeof jwk.n === 'string' ? Buffer.from(jwk.n, 'base64url').length * 8 : 0
+    const bits = typeof jwk.n === 'string' ? rsaModulusBits(jwk.n) : 0
     if (bits < 2048) throw new InvalidRequest('jwk: RSA keys must be at least 2048 bits')
   }
   try {
