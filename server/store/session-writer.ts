@@ -51,9 +51,11 @@ export class SessionWriter {
 async function insertSessions (db: Db, rows: SessionRow[]): Promise<void> {
   const col = <T>(pick: (r: SessionRow) => T): T[] => rows.map(pick)
   await sql`
-    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid)
-    select * from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
+    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, entitlement_ids)
+    select jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, string_to_array(eids, ',')::uuid[] from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
       ${col((r) => r.resource_id)}::uuid[], ${col((r) => r.scope)}::text[], ${col((r) => r.iat)}::timestamptz[],
       ${col((r) => r.exp)}::timestamptz[], ${col((r) => r.credential_id ?? null)}::uuid[],
-      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[])`.execute(db)
+      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[],
+      ${col((r) => r.entitlement_ids?.join(',') ?? null)}::text[]) -- unnest would flatten a uuid[][]: ids travel comma-joined
+      as t(jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, eids)`.execute(db)
 }

@@ -9,6 +9,7 @@ import { bumpEpoch } from '../../store/epochs.js'
 import { findIdentity, isUuid } from '../../store/identities.js'
 import { CLIENT_ID_PATTERN, KINDS, idParams, listQuery, metadata, pageLimit, shortText, ttl } from './schemas.js'
 import { CREDENTIAL_COLUMNS, credentialView, entitlementView, identityView } from './views.js'
+import { withCredentialUsage, withEntitlementUsage, withIdentityUsage } from './usage-views.js'
 
 interface CreateBody { client_id: string, kind: string, name?: string, token_ttl_s?: number, metadata?: Record<string, unknown> }
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
@@ -103,7 +104,7 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
     }
     const rows = await query.execute()
     const page = rows.slice(0, limit)
-    return { items: page.map(identityView), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
+    return { items: await withIdentityUsage(db, page.map(identityView)), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
   })
 
   app.get<{ Params: { id: string } }>('/identities/:id', {
@@ -113,7 +114,8 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
     const credentials = await db.selectFrom('credentials')
       .select(CREDENTIAL_COLUMNS)
       .where('identity_id', '=', row.id).orderBy('created_at').orderBy('id').execute()
-    return { ...identityView(row), entitlements: await entitlementsOf(db, row.id), credentials: credentials.map(credentialView) }
+    const [view] = await withIdentityUsage(db, [identityView(row)])
+    return { ...view, entitlements: await withEntitlementUsage(db, await entitlementsOf(db, row.id)), credentials: await withCredentialUsage(db, credentials.map(credentialView)) }
   })
 
   app.patch<{ Params: { id: string }, Body: PatchBody }>('/identities/:id', {

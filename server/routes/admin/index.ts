@@ -7,6 +7,7 @@ import entitlementRoutes from './entitlements.js'
 import sessionRoutes from './sessions.js'
 import auditRoutes from './audit.js'
 import keyRoutes from './keys.js'
+import reviewRoutes from './review.js'
 
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   await app.register(resourceRoutes)
@@ -16,4 +17,5 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   await app.register(sessionRoutes)
   await app.register(auditRoutes)
   await app.register(keyRoutes)
+  await app.register(reviewRoutes)
 }
