@@ -1,7 +1,7 @@
 // tally resources | entitlements | delegations (SPEC §5, §8).
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
-import { query, seg } from '../client.js'
+import { CliError, query, seg } from '../client.js'
 import { ctxOf, list, pairs, positiveInt } from '../context.js'
 import { print, record, table } from '../output.js'
 
@@ -76,7 +76,7 @@ export function entitlementsCommand (): Command {
     .action(async (identity: string, entitlement: string, scopes: string[], _opts: unknown, c: Command) => {
       const { tally, out } = ctxOf(c)
       const current = (await tally.admin('GET', `/identities/${seg(identity)}`)).entitlements as any[]
-      if (!current.some((e) => e.id === entitlement)) throw new InvalidArgumentError(`no entitlement ${entitlement} on ${identity}`)
+      if (!current.some((e) => e.id === entitlement)) throw new CliError(`no entitlement ${entitlement} on ${identity}`)
       const next = current.map((e) => e.id === entitlement ? { ...e, scopes: (e.scopes as string[]).filter((s) => !scopes.includes(s)) } : e)
         .filter((e) => e.scopes.length > 0).map(asInput)
       const body = await tally.admin('PUT', `/identities/${seg(identity)}/entitlements`, next)
@@ -87,7 +87,7 @@ export function entitlementsCommand (): Command {
     .action(async (identity: string, opts: { file: string }, c: Command) => {
       const { tally, out } = ctxOf(c)
       let set: unknown
-      try { set = JSON.parse(readFileSync(opts.file === '-' ? 0 : opts.file, 'utf8')) } catch (err) { throw new InvalidArgumentError(`cannot read ${opts.file}: ${(err as Error).message}`) }
+      try { set = JSON.parse(readFileSync(opts.file === '-' ? 0 : opts.file, 'utf8')) } catch (err) { throw new CliError(`cannot read ${opts.file}: ${(err as Error).message}`) }
       const body = await tally.admin('PUT', `/identities/${seg(identity)}/entitlements`, set)
       print(out, body, () => table(body.items as any[], entitlementColumns) + `epoch: ${body.epoch as number}\n`)
     })

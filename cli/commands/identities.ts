@@ -1,7 +1,7 @@
 // tally identities | secrets | keys | federated | credentials (SPEC §5, §7).
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
-import { query, seg } from '../client.js'
+import { CliError, query, seg } from '../client.js'
 import { ctxOf, pairs, positiveInt } from '../context.js'
 import { print, record, table } from '../output.js'
 
@@ -99,8 +99,8 @@ export function secretsCommand (): Command {
 
 function readJwk (opts: { jwk?: string, jwkFile?: string }): unknown {
   const text = opts.jwkFile !== undefined ? readFileSync(opts.jwkFile, 'utf8') : opts.jwk
-  if (text === undefined) throw new InvalidArgumentError('pass --jwk <json> or --jwk-file <path>')
-  try { return JSON.parse(text) } catch { throw new InvalidArgumentError('the JWK is not JSON') }
+  if (text === undefined) throw new CliError('pass --jwk <json> or --jwk-file <path>')
+  try { return JSON.parse(text) } catch { throw new CliError('the JWK is not JSON') }
 }
 
 export function keysCommand (): Command {

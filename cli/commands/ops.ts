@@ -1,7 +1,7 @@
 // tally revoke-sessions | sessions | review | audit | token (get, decode, introspect, revoke).
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
-import { query, seg } from '../client.js'
+import { CliError, query, seg } from '../client.js'
 import { ctxOf, positiveInt } from '../context.js'
 import { print, record, table } from '../output.js'
 
@@ -56,7 +56,7 @@ export function auditCommand (): Command {
 /** A token argument, or standard input when it is "-". */
 function tokenArg (value: string): string {
   const token = value === '-' ? readFileSync(0, 'utf8').trim() : value.trim()
-  if (token === '') throw new InvalidArgumentError('no token given')
+  if (token === '') throw new CliError('no token given')
   return token
 }
 
@@ -65,7 +65,7 @@ function decodeJwt (token: string): { header: unknown, payload: unknown } {
   try {
     return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString('utf8')), payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString('utf8')) }
   } catch {
-    throw new InvalidArgumentError('not a JWT')
+    throw new CliError('not a JWT')
   }
 }
 
