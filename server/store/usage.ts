@@ -258,3 +258,41 @@ export async function reviewFindings (db: Db, q: FindingQuery): Promise<FindingR
     limit ${q.limit}`.execute(db)
   return rows
 }
+
+/** An identity's entitlement usage keyed by what survives a replacement: resource and conditions. */
+export interface UsageSnapshot { key: string, lastUsedAt: Date | null, scopes: Record<string, Date | null> }
+
+const grantKey = (resourceId: string, conditions: unknown): string => `${resourceId} ${JSON.stringify(conditions ?? null)}`
+
+/**
+ * Before `PUT …/entitlements` deletes an identity's entitlements (the new set gets new ids): their usage,
+ * so that restoreEntitlementUsage can give it to the new row for the same resource and conditions.
+ */
+export async function snapshotEntitlementUsage (trx: Db, identityId: string): Promise<UsageSnapshot[]> {
+  const rows = await trx.selectFrom('entitlements').select(['id', 'resource_id', 'conditions']).where('identity_id', '=', identityId).execute()
+  const usage = await entitlementUsage(trx, rows.map((r) => r.id))
+  return rows.map((r) => ({ key: grantKey(r.resource_id, r.conditions), lastUsedAt: usage.get(r.id)?.lastUsedAt ?? null, scopes: usage.get(r.id)?.scopes ?? {} }))
+}
+
+export async function restoreEntitlementUsage (trx: Db, identityId: string, snapshot: UsageSnapshot[]): Promise<void> {
+  const rows = await trx.selectFrom('entitlements').select(['id', 'resource_id', 'conditions', 'scopes']).where('identity_id', '=', identityId).execute()
+  const ids: string[] = []; const ats: Date[] = []
+  const sIds: string[] = []; const sScopes: string[] = []; const sAts: Date[] = []
+  for (const r of rows) {
+    const old = snapshot.filter((s) => s.key === grantKey(r.resource_id, r.conditions))
+    const last = old.map((s) => s.lastUsedAt).filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0]
+    if (last !== undefined) { ids.push(r.id); ats.push(last) }
+    for (const scope of r.scopes) {
+      const at = old.map((s) => s.scopes[scope] ?? null).filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0]
+      if (at !== undefined) { sIds.push(r.id); sScopes.push(scope); sAts.push(at) }
+    }
+  }
+  if (ids.length > 0) {
+    await sql`insert into usage_entitlements (entitlement_id, last_used_at) select * from unnest(${ids}::uuid[], ${ats}::timestamptz[])
+      on conflict (entitlement_id) do update set last_used_at = greatest(usage_entitlements.last_used_at, excluded.last_used_at)`.execute(trx)
+  }
+  if (sIds.length > 0) {
+    await sql`insert into usage_entitlement_scopes (entitlement_id, scope, last_used_at) select * from unnest(${sIds}::uuid[], ${sScopes}::text[], ${sAts}::timestamptz[])
+      on conflict (entitlement_id, scope) do update set last_used_at = greatest(usage_entitlement_scopes.last_used_at, excluded.last_used_at)`.execute(trx)
+  }
+}

@@ -7,6 +7,7 @@ import { recordAudit } from '../../store/audit.js'
 import type { Db, ResourceRow } from '../../store/database.js'
 import { bumpEpoch } from '../../store/epochs.js'
 import { findResource } from '../../store/resources.js'
+import { restoreEntitlementUsage, snapshotEntitlementUsage } from '../../store/usage.js'
 import { entitlementsOf, identityOr404 } from './identities.js'
 import { entitlementBody, idAndChildParams, idParams } from './schemas.js'
 
@@ -77,8 +78,10 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
       const before = await entitlementsOf(trx, identity.id)
       const beforeGrants = await currentGrants(trx, identity.id)
       const afterGrants: Grant[] = valid.map((v) => ({ resourceId: v.resource.id, scopes: v.scopes, conditions: v.conditions, expiresAt: v.expiresAt?.getTime() ?? null }))
+      const usage = await snapshotEntitlementUsage(trx, identity.id)
       await trx.deleteFrom('entitlements').where('identity_id', '=', identity.id).execute()
       for (const v of valid) await insertEntitlement(trx, identity.id, v, request.admin.identityId)
+      await restoreEntitlementUsage(trx, identity.id, usage)
       const epoch = narrows(beforeGrants, afterGrants) ? await bumpEpoch(trx, identity.id, 'entitlements_replaced') : identity.epoch
       const items = await entitlementsOf(trx, identity.id)
       await recordAudit(trx, { actor: request.admin.identityId, action: 'entitlements.replace', identityId: identity.id, before, after: items })

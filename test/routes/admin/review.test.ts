@@ -114,6 +114,11 @@ t.test('acting on a finding: removing the unused scope bumps the epoch, and the 
   })
   t.strictSame([introspected.statusCode, introspected.json()], [200, { active: false }], 'the old token is stale')
   t.strictSame((await review(`identity=${f.client.id}&kind=unused_scope`)).items, [], 'no unused scope left')
+  const iat = new Date(decodePayload(token).iat * 1000).toISOString()
+  const kept = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${f.client.id}`), 200).entitlements
+  const byResource = (rows: unknown[][]): unknown[][] => rows.sort((a, b) => (a[0] as string) < (b[0] as string) ? -1 : 1)
+  t.strictSame(byResource(kept.map((e: any) => [e.resource, e.last_used_at, e.scopes_last_used_at])), byResource([[f.r1, iat, { read: iat }], [f.r2, null, { x: null }]]),
+    'the replaced entitlements keep their usage (same resource and conditions)')
 })
 
 t.test('filters, pagination and validation', async (t) => {
