@@ -4,7 +4,7 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { purgeExpired } from '../../../server/maintenance/purge.js'
 import { rollUpUsage } from '../../../server/store/usage.js'
-import { ADMIN_SECRET, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken } from '../../helper.js'
+import { ADMIN_SECRET, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken, testConfig } from '../../helper.js'
 import { assertNoStore, createClient, createResource, epochOf, expectStatus } from '../../support/issuer.js'
 
 const app = await build(t)
@@ -163,4 +163,12 @@ t.test('filters, pagination and validation', async (t) => {
   const writer = await adminToken(app, 'admin:write')
   t.equal((await adminCall(app, writer, 'GET', '/admin/review')).statusCode, 403, 'without admin:read: 403')
   t.equal((await app.inject({ method: 'GET', url: '/admin/review' })).statusCode, 401, 'no token: 401')
+})
+
+t.test('USAGE_RETENTION_DAYS: default 400, validated at start', async (t) => {
+  t.equal(testConfig().usageRetentionDays, 400, 'default')
+  t.equal(testConfig({ USAGE_RETENTION_DAYS: '30' }).usageRetentionDays, 30, 'set')
+  const problems = (env: Record<string, string>): unknown => { try { testConfig(env); return [] } catch (err) { return (err as { problems?: unknown }).problems } }
+  t.strictSame(problems({ USAGE_RETENTION_DAYS: '0' }), ['USAGE_RETENTION_DAYS: must be between 1 and 3650, got 0'], 'out of range')
+  t.strictSame(problems({ USAGE_RETENTION_DAYS: 'forever' }), ['USAGE_RETENTION_DAYS: must be a whole number, got "forever"'], 'not a number')
 })
