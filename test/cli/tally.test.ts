@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { ADMIN_SECRET, build, uniqueId } from '../helper.js'
 import { program } from '../../cli/program.js'
 
+// Each run of the real binary or browser takes seconds on a loaded machine.
+t.setTimeout(300_000)
 const BIN = join(import.meta.dirname, '../../bin/tally.js')
 const app = await build(t)
 await app.listen({ port: 0, host: '127.0.0.1' })

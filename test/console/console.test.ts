@@ -10,6 +10,8 @@ import { ADMIN_SECRET, adminToken, basic, build, form, FORM_TYPE, requestToken }
 import { createClient, createResource } from '../support/issuer.js'
 import { CONSOLE_CSP } from '../../server/console/plugin.js'
 
+// Each run of the real binary or browser takes seconds on a loaded machine.
+t.setTimeout(300_000)
 const CHROMIUM = '/usr/bin/chromium'
 const SHOTS = join(import.meta.dirname, '../../docs/console')
 
