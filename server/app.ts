@@ -21,6 +21,7 @@ import jwksRoute from './routes/jwks.js'
 import healthRoutes from './routes/health.js'
 import adminRoutes from './routes/admin/index.js'
 import epochsRoutes from './routes/epochs.js'
+import consoleRoutes from './console/plugin.js'
 import type { Store } from './store/database.js'
 
 export interface BuildOptions {
@@ -76,6 +77,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(revokeRoute)
   await app.register(adminRoutes, { prefix: '/admin' })
   await app.register(epochsRoutes)
+  await app.register(consoleRoutes)
   await app.ready()
   return app
 }

@@ -33,6 +33,8 @@ export interface Config {
   readonly sessionRetentionS: number
   /** Seconds feed events are kept; an older cursor gets 410 and takes a new snapshot. */
   readonly feedRetentionS: number
+  /** Days usage (last use of entitlements, scopes, credentials, identities) is kept (SPEC §10). */
+  readonly usageRetentionDays: number
   /** Seconds between maintenance runs (purges, key schedule). */
   readonly maintenanceIntervalS: number
 }
@@ -92,6 +94,7 @@ export function loadConfig (env: Env = process.env): Config {
   const keyRotationIntervalS = integer('KEY_ROTATION_INTERVAL_S', 30 * 86_400, 3600, 365 * 86_400)
   const sessionRetentionS = integer('SESSION_RETENTION_S', 3600, 0, 30 * 86_400)
   const feedRetentionS = integer('FEED_RETENTION_S', 86_400, 60, 30 * 86_400)
+  const usageRetentionDays = integer('USAGE_RETENTION_DAYS', 400, 1, 3650)
   const maintenanceIntervalS = integer('MAINTENANCE_INTERVAL_S', 60, 1, 3600)
   const logLevel = env.LOG_LEVEL || 'info'
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`)
@@ -133,6 +136,7 @@ export function loadConfig (env: Env = process.env): Config {
     keyRotationIntervalS,
     sessionRetentionS,
     feedRetentionS,
+    usageRetentionDays,
     maintenanceIntervalS
   })
 }

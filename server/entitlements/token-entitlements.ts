@@ -35,6 +35,8 @@ export interface TokenDecision {
   resourceId: string
   scopes: string[]
   entitlements: TokenEntitlement[]
+  /** The ids of the entitlement records the token carries (recorded for the access review). */
+  entitlementIds: string[]
   /** Seconds since the Unix epoch. */
   expS: number
 }
@@ -74,5 +76,5 @@ export function decideTokenEntitlements (facts: TokenRequestFacts): TokenDecisio
   const first = onResource[0] as ClientEntitlement
   const ttlS = Math.min(facts.identityTtlS ?? facts.defaultTtlS, first.resourceMaxTtlS ?? Infinity, facts.maxTtlS)
   const expS = Math.min(nowS + ttlS, ...used.map((e) => e.expiresAt ?? Infinity), facts.notAfterS ?? Infinity)
-  return { resource, resourceId: first.resourceId, scopes, entitlements, expS }
+  return { resource, resourceId: first.resourceId, scopes, entitlements, entitlementIds: used.map((e) => e.id), expS }
 }

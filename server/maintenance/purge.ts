@@ -4,6 +4,7 @@
 // `skip locked` lets several instances purge at once without waiting on each other.
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
+import { purgeSessionsCountingUsage, purgeUsage, rollUpUsage } from '../store/usage.js'
 
 const BATCH = 1000
 const MAX_BATCHES = 50
@@ -18,13 +19,13 @@ async function inBatches (run: () => Promise<number>): Promise<number> {
   return total
 }
 
-export interface PurgeResult { sessions: number, assertions: number, events: number }
+export interface PurgeResult { sessions: number, assertions: number, events: number, usage: number }
 
-export async function purgeExpired (db: Db, options: { sessionRetentionS: number, feedRetentionS: number }): Promise<PurgeResult> {
-  const sessions = await inBatches(async () => Number((await sql`
-    delete from sessions where jti in (
-      select jti from sessions where exp < now() - make_interval(secs => ${options.sessionRetentionS})
-      limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
+export async function purgeExpired (db: Db, options: { sessionRetentionS: number, feedRetentionS: number, usageRetentionDays?: number }): Promise<PurgeResult> {
+  // Usage first (SPEC §10); a session deleted below is counted in the same statement that deletes it.
+  await rollUpUsage(db)
+  const usage = await purgeUsage(db, options.usageRetentionDays ?? 400)
+  const sessions = await inBatches(async () => await purgeSessionsCountingUsage(db, options.sessionRetentionS, BATCH))
   const assertions = await inBatches(async () => Number((await sql`
     delete from used_assertions where (identity_id, jti) in (
       select identity_id, jti from used_assertions where exp < now() limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
@@ -33,5 +34,5 @@ export async function purgeExpired (db: Db, options: { sessionRetentionS: number
       select seq from epoch_events where at < now() - make_interval(secs => ${options.feedRetentionS})
         and seq < (select max(seq) from epoch_events)
       order by seq limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
-  return { sessions, assertions, events }
+  return { sessions, assertions, events, usage }
 }

@@ -87,6 +87,8 @@ export interface SessionTable {
   token_hash: Uint8Array
   kid: string
   revoked_at: Timestamp | null
+  /** The entitlements the token carried (usage for the access review, SPEC §10). */
+  entitlement_ids: ColumnType<string[] | null, string[] | null | undefined, string[] | null>
 }
 
 export interface EpochEventTable {

@@ -67,12 +67,15 @@ export class SessionWriter {
 async function insertSessions (db: Db, rows: SessionRow[]): Promise<Set<string>> {
   const col = <T>(pick: (r: SessionRow) => T): T[] => rows.map(pick)
   const { rows: inserted } = await sql<{ jti: string }>`
-    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid)
-    select u.* from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
+    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, entitlement_ids)
+    select u.jti, u.identity_id, u.epoch, u.resource_id, u.scope, u.iat, u.exp, u.credential_id, u.token_hash, u.kid,
+      string_to_array(u.eids, ',')::uuid[]
+    from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
       ${col((r) => r.resource_id)}::uuid[], ${col((r) => r.scope)}::text[], ${col((r) => r.iat)}::timestamptz[],
       ${col((r) => r.exp)}::timestamptz[], ${col((r) => r.credential_id ?? null)}::uuid[],
-      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[])
-      as u (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid)
+      ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[],
+      ${col((r) => r.entitlement_ids?.join(',') ?? null)}::text[]) -- unnest would flatten a uuid[][]: ids travel comma-joined
+      as u (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, eids)
     where exists (select 1 from signing_keys k where k.kid = u.kid and k.state <> 'removed')
     returning jti`.execute(db)
   return new Set(inserted.map((r) => r.jti))

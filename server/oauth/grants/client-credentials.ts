@@ -63,7 +63,8 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     exp: new Date(exp * 1000),
     credential_id: credentialId,
     token_hash: tokenDigest(accessToken),
-    kid: key.kid
+    kid: key.kid,
+    entitlement_ids: decision.entitlementIds
   })
   return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now, scope: claims.scope }
 }

@@ -11,6 +11,7 @@ import {
   deleteEntitlement, deleteEntitlementsOf, entitlementResourceId, entitlementsOf, holdingsOf, insertEntitlement, type EntitlementWithResource, type NewEntitlement
 } from '../../store/entitlements.js'
 import { findResource } from '../../store/resources.js'
+import { restoreEntitlementUsage, snapshotEntitlementUsage } from '../../store/usage.js'
 import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { entitlementBody, idAndChildParams, idParams } from './schemas.js'
 import { entitlementView } from './views.js'
@@ -60,8 +61,11 @@ export default async function entitlementRoutes (app: FastifyInstance): Promise<
       const before = (await entitlementsOf(change.trx, identity.id)).map(entitlementView)
       const beforeHoldings = await holdingsOf(change.trx, identity.id)
       const afterHoldings: Holding[] = valid.map((v) => ({ resourceId: v.resource.id, scopes: v.scopes, conditions: v.conditions, expiresAtMs: v.expiresAt?.getTime() ?? null }))
+      // Replacement gives every entitlement a new id: carry usage over (same resource and conditions).
+      const usage = await snapshotEntitlementUsage(change.trx, identity.id)
       await deleteEntitlementsOf(change.trx, identity.id)
       for (const v of valid) await insertEntitlement(change.trx, identity.id, toNew(v, actor))
+      await restoreEntitlementUsage(change.trx, identity.id, usage)
       const epoch = narrows(beforeHoldings, afterHoldings)
         ? (await change.narrow([identity.id], 'entitlements_replaced')).get(identity.id) as number
         : identity.epoch

@@ -10,6 +10,7 @@ import { insertIdentity, isUuid, markIdentityDeleted, readIdentityPage, updateId
 import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { CLIENT_ID_PATTERN, KINDS, idParams, listQuery, metadata, pageLimit, shortText, ttl } from './schemas.js'
 import { credentialView, entitlementView, identityView } from './views.js'
+import { withCredentialUsage, withEntitlementUsage, withIdentityUsage } from './usage-views.js'
 
 interface CreateBody { client_id: string, kind: string, name?: string, token_ttl_s?: number, metadata?: Record<string, unknown> }
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
@@ -80,7 +81,7 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
     if (cursor !== undefined && !isUuid(cursor)) throw new InvalidRequest('cursor is malformed')
     const rows = await readIdentityPage(db, { kind, status: status as IdentityRow['status'] | undefined, afterId: cursor?.toLowerCase(), limit })
     const page = rows.slice(0, limit)
-    return { items: page.map(identityView), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
+    return { items: await withIdentityUsage(db, page.map(identityView)), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
   })
 
   app.get<{ Params: { id: string } }>('/identities/:id', {
@@ -88,7 +89,8 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
   }, async function readIdentity (request) {
     const row = await identityOr404(db, request.params.id, { includeDeleted: true })
     const credentials = await credentialsOf(db, row.id)
-    return { ...identityView(row), entitlements: (await entitlementsOf(db, row.id)).map(entitlementView), credentials: credentials.map(credentialView) }
+    const [view] = await withIdentityUsage(db, [identityView(row)])
+    return { ...view, entitlements: await withEntitlementUsage(db, (await entitlementsOf(db, row.id)).map(entitlementView)), credentials: await withCredentialUsage(db, credentials.map(credentialView)) }
   })
 
   app.patch<{ Params: { id: string }, Body: PatchBody }>('/identities/:id', {

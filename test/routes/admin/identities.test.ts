@@ -139,10 +139,11 @@ t.test('GET /admin/identities/:id by UUID or client_id, with entitlements and cr
   t.equal(byUuid.client_id, client.clientId)
   const e = byUuid.entitlements[0]
   t.strictSame(byUuid.entitlements, [{
-    id: e.id, resource, scopes: ['read'], conditions: { env: 'dev' }, expires_at: new Date(expiresAt).toISOString(), reason: 'onboarding', granted_by: adminId, created_at: e.created_at
+    id: e.id, resource, scopes: ['read'], conditions: { env: 'dev' }, expires_at: new Date(expiresAt).toISOString(), reason: 'onboarding', granted_by: adminId, created_at: e.created_at,
+    last_used_at: null, scopes_last_used_at: { read: null }
   }], 'entitlements, resource named by identifier')
   const c = byUuid.credentials[0]
-  t.strictSame(byUuid.credentials, [{ id: client.secretId, type: 'client_secret', prefix: client.secret.slice(0, 8), expires_at: null, revoked_at: null, created_at: c.created_at }], 'credentials')
+  t.strictSame(byUuid.credentials, [{ id: client.secretId, type: 'client_secret', prefix: client.secret.slice(0, 8), expires_at: null, revoked_at: null, created_at: c.created_at, last_used_at: null }], 'credentials')
   const text = JSON.stringify(byUuid)
   t.notOk(text.includes(client.secret), 'the secret is never shown again')
   t.notOk(/hash/i.test(text), 'nor its hash')
