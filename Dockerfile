@@ -3,7 +3,7 @@
 # the production dependencies and dist/, runs as the unprivileged `node` user and keeps embedded data
 # (PGlite files, generated keys, the bootstrap admin secret) in /data.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/verifier/package.json packages/verifier/
@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/verifier/package.json packages/verifier/
@@ -25,7 +25,7 @@ ENV HOST=0.0.0.0 \
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-# node:20-slim has no curl: ask /readyz with Node's own fetch.
+# node:24-slim has no curl: ask /readyz with Node's own fetch.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # main.ts handles SIGTERM itself (stop accepting, finish in-flight requests, close the database, exit 0).

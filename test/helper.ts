@@ -10,6 +10,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../server/app.js'
 import { loadConfig, type Config } from '../server/config.js'
 import { openStore, type Store } from '../server/store/database.js'
+import { migratedPGliteDump } from './support/pglite-template.js'
 
 export const ADMIN_SECRET = 'tly_test-bootstrap-admin-secret-0123456789abcdef'
 export const KEK = Buffer.alloc(32, 7).toString('base64')
@@ -49,12 +50,16 @@ export async function privateSchemaUrl (t: Teardown, baseUrl: string): Promise<s
 
 const stores = new WeakMap<object, { store: Store, databaseUrl: string | undefined }>()
 
-/** One database per test file (PGlite takes seconds to start): pass the file's top-level `t`. */
+/**
+ * One database per test file, pass the file's top-level `t`: on Postgres a private schema, on PGlite an
+ * in-memory database loaded from the migrated template (support/pglite-template.ts), so files stay
+ * independent and none runs initdb.
+ */
 export async function sharedStore (t: Teardown & object): Promise<{ store: Store, databaseUrl: string | undefined }> {
   const existing = stores.get(t)
   if (existing !== undefined) return existing
   const databaseUrl = process.env.DATABASE_URL !== undefined ? await privateSchemaUrl(t, process.env.DATABASE_URL) : undefined
-  const store = await openStore({ databaseUrl, dataDir: 'memory://' })
+  const store = await openStore({ databaseUrl, dataDir: 'memory://', ...(databaseUrl === undefined && { pgliteDataDump: await migratedPGliteDump() }) })
   t.teardown(() => store.close())
   const entry = { store, databaseUrl }
   stores.set(t, entry)

@@ -185,6 +185,8 @@ export interface StoreOptions {
   logger?: { warn: (obj: object, msg: string) => void }
   /** Pool size for node-postgres. */
   poolMax?: number
+  /** PGlite only: start from this dump of a data directory (`dumpDataDir`) instead of running initdb. */
+  pgliteDataDump?: Blob
 }
 
 // node-postgres waits forever for a connection by default; these bound every wait (SPEC §3: never a hang).
@@ -194,7 +196,7 @@ const STATEMENT_TIMEOUT_MS = 5000
 export async function openStore (options: StoreOptions): Promise<Store> {
   return options.databaseUrl !== undefined
     ? openPostgres(options.databaseUrl, options)
-    : await openPGlite(options.dataDir)
+    : await openPGlite(options.dataDir, options.pgliteDataDump)
 }
 
 function openPostgres (connectionString: string, options: StoreOptions): Store {
@@ -219,11 +221,11 @@ function openPostgres (connectionString: string, options: StoreOptions): Store {
   return { db, engine: 'postgres', connectionString, close: async () => { await db.destroy() } }
 }
 
-async function openPGlite (dataDir: string): Promise<Store> {
+async function openPGlite (dataDir: string, loadDataDir: Blob | undefined): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite')
   let pglite
   if (dataDir === 'memory://') {
-    pglite = await PGlite.create('memory://')
+    pglite = await PGlite.create('memory://', loadDataDir !== undefined ? { loadDataDir } : {})
   } else {
     const dir = join(dataDir, 'pglite')
     mkdirSync(dir, { recursive: true, mode: 0o700 })

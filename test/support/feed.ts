@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.js'
 import { openStore } from '../../server/store/database.js'
+import { waitFor as waitUntil } from './wait.js'
 import { adminCall, adminToken, requestToken, sharedStore, testConfig, uniqueId } from '../helper.js'
 
 export interface FixtureIdentity { id: string, clientId: string, secret: string }
@@ -71,12 +72,9 @@ export async function startInstance (root: Teardown, t: Teardown, options: { own
   return { app, port, url: `http://127.0.0.1:${port}`, onClosed: (close) => closers.push(close) }
 }
 
-/** Polls `check` every few milliseconds until it holds; fails after a generous bound. */
+/** Polls `check` until it holds; fails after a generous bound. Returns how long it took (ms). */
 export async function waitFor (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<number> {
   const started = Date.now()
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+  await waitUntil(check, { what, timeoutMs })
   return Date.now() - started
 }
