@@ -3,10 +3,12 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import * as initial from './2026_11_28_03_00_00_initial.js'
 import * as federation from './2026_12_01_13_00_00_federation.js'
+import * as delegation from './2026_12_01_16_00_00_delegation.js'
 
 const migrations: Record<string, Migration> = {
   '2026_11_28_03_00_00_initial': initial,
-  '2026_12_01_13_00_00_federation': federation
+  '2026_12_01_13_00_00_federation': federation,
+  '2026_12_01_16_00_00_delegation': delegation
 }
 
 export const migrationProvider: MigrationProvider = {

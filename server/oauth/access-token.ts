@@ -6,6 +6,7 @@ import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { digestsEqual, tokenDigest } from '../keys/crypto.js'
 import { sessionStateOf, type SessionState } from '../store/clients.js'
+import type { ActClaim } from '../delegation/act.js'
 
 export interface TokenEntitlement {
   resource: string
@@ -27,6 +28,8 @@ export interface AccessTokenClaims {
   entitlements: TokenEntitlement[]
   /** The live context of a token minted from a platform's assertion (SPEC §7). */
   ctx?: Record<string, string>
+  /** RFC 8693 §4.1: the acting party of a delegated token, earlier actors nested inside (SPEC §8). */
+  act?: ActClaim
 }
 
 export type TokenCheck =
@@ -86,6 +89,8 @@ export function evaluateAccessToken (parsed: ParsedAccessToken, token: string, s
   if (state.status !== 'active') return { active: false, reason: 'disabled' }
   // Both must be current: the session's recorded epoch and the token's own claim (equal unless tampered with).
   if (state.session_epoch < state.current_epoch || parsed.claims.epoch < state.current_epoch) return { active: false, reason: 'stale' }
+  // SPEC §8: a delegated token also needs every actor current and active, and its parent token unrevoked.
+  if (state.chain_live === false) return { active: false, reason: 'stale' }
   return { active: true, claims: parsed.claims }
 }
 

@@ -15,7 +15,7 @@ const FEED_ORDER_LOCK = 0x7a11_0003
 
 export type EpochReason = 'entitlement_narrowed' | 'identity_disabled' | 'identity_deleted' | 'credential_revoked'
   | 'sessions_revoked' | 'resource_scope_removed' | 'entitlements_replaced' | 'entitlement_deleted'
-  | 'trust_changed' | 'trust_removed'
+  | 'trust_changed' | 'trust_removed' | 'delegation_narrowed' | 'delegation_removed'
 
 /** Must run inside a transaction (pass the trx); holds the feed-order lock until it commits. */
 async function appendEvent (trx: Db, event: { type: 'epoch' | 'revoked', identityId: string, epoch?: number, jti?: string, exp?: Date, reason?: string }): Promise<void> {

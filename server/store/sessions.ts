@@ -2,6 +2,7 @@
 import { sql } from 'kysely'
 import type { Db } from './database.js'
 import { appendRevokedEvent } from './epochs.js'
+import { revokeDerivedSessions } from './delegations.js'
 
 export interface SessionRecord {
   jti: string
@@ -28,5 +29,7 @@ export async function revokeSession (trx: Db, session: SessionRecord): Promise<b
     .where('jti', '=', session.jti).where('revoked_at', 'is', null).returning('jti').executeTakeFirst()
   if (updated === undefined) return false
   await appendRevokedEvent(trx, session.identityId, session.jti, session.exp)
+  // SPEC §8: every token exchanged from this one dies with it, in this transaction.
+  await revokeDerivedSessions(trx, session.jti)
   return true
 }

@@ -8,6 +8,7 @@ import sessionRoutes from './sessions.js'
 import auditRoutes from './audit.js'
 import keyRoutes from './keys.js'
 import trustRoutes from './trusts.js'
+import delegationRoutes from './delegations.js'
 
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   await app.register(resourceRoutes)
@@ -18,4 +19,5 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   await app.register(auditRoutes)
   await app.register(keyRoutes)
   await app.register(trustRoutes)
+  await app.register(delegationRoutes)
 }

@@ -1,0 +1,30 @@
+// The `act` claim (RFC 8693 §4.1): the acting party, with the party that acted before it nested inside.
+// Tally adds each actor's epoch, so every party of a chain can be checked against the epoch feed.
+
+export interface ActClaim {
+  sub: string
+  client_id: string
+  epoch: number
+  act?: ActClaim
+}
+
+/** Longest chain Tally mints (SPEC §8): four actors. Deeper nesting is refused, not truncated. */
+export const MAX_CHAIN_DEPTH = 4
+
+/** The actors of a chain, outermost (the current actor) first. */
+export function actorsOf (act: ActClaim | undefined): ActClaim[] {
+  const actors: ActClaim[] = []
+  for (let a = act; a !== undefined; a = a.act) actors.push(a)
+  return actors
+}
+
+/** A well-formed `act` from an untrusted decoded token, or undefined when it is missing or malformed. */
+export function parseAct (value: unknown, depth = 0): ActClaim | undefined | false {
+  if (value === undefined) return undefined
+  if (depth >= MAX_CHAIN_DEPTH || typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  if (typeof v.sub !== 'string' || typeof v.client_id !== 'string' || !Number.isSafeInteger(v.epoch)) return false
+  const inner = parseAct(v.act, depth + 1)
+  if (inner === false) return false
+  return { sub: v.sub, client_id: v.client_id, epoch: v.epoch as number, ...(inner !== undefined && { act: inner }) }
+}
