@@ -152,3 +152,35 @@ t.test('delegations admin API', async (t) => {
   const forbidden = await adminCall(app, reader, 'POST', `/admin/identities/${c.subject.id}/delegations`, { actor: c.b.clientId, resource: c.resource, scopes: ['read'] })
   t.equal(forbidden.statusCode, 403)
 })
+
+t.test('exp is capped by the delegation\'s expiry; the grant is in the metadata; the actor may revoke its token', async (t) => {
+  const c = await chainFixture(app, admin)
+  const expiresAt = Math.floor(Date.now() / 1000) + 90
+  expectStatus(await adminCall(app, admin, 'PATCH', `/admin/identities/${c.subject.id}/delegations/${c.sa.id as string}`, { expires_at: new Date(expiresAt * 1000).toISOString() }), 200)
+  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const res = await exchange(app, c.a, root)
+  const hop1 = expectStatus(res, 200)
+  t.equal(decodePayload(hop1.access_token).exp, expiresAt, 'exp = the delegation\'s expires_at')
+  t.ok(hop1.expires_in <= 90, 'expires_in follows')
+
+  const metadata = (await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json()
+  t.ok(metadata.grant_types_supported.includes(TOKEN_EXCHANGE), 'RFC 8414 metadata lists token exchange')
+
+  const other = await createClient(app, admin)
+  const refused = await app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(other.clientId, other.secret), 'content-type': FORM_TYPE }, payload: form({ token: hop1.access_token }) })
+  t.equal(refused.statusCode, 400, 'a stranger may not revoke it')
+  const revoked = await app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(c.a.clientId, c.a.secret), 'content-type': FORM_TYPE }, payload: form({ token: hop1.access_token }) })
+  t.equal(revoked.statusCode, 200, 'the actor it was issued to revokes it (RFC 7009 §2.1)')
+  t.strictSame(await introspect(app, c.rs, hop1.access_token), { active: false })
+  t.equal((await introspect(app, c.rs, root)).active, true, 'the subject token it came from stays active')
+})
+
+t.test('scopes are the intersection of the request, the subject\'s live entitlements and every delegation', async (t) => {
+  const c = await chainFixture(app, admin)
+  // The delegation offers admin, which the subject does not hold: never granted.
+  await delegate(app, admin, c.subject, c.b, { resource: c.resource, scopes: ['write', 'admin'] })
+  const root = await tokenOf(app, c.subject, { resource: c.resource, scope: 'read' })
+  t.equal(expectStatus(await exchange(app, c.b, root), 200).scope, 'write', 'not the subject token\'s scope, but what the chain allows')
+  const res = await exchange(app, c.b, root, { scope: 'admin' })
+  t.strictSame([res.statusCode, res.json()], [400, { error: 'invalid_scope', error_description: 'requested scope is not allowed' }])
+})
