@@ -184,3 +184,14 @@ t.test('scopes are the intersection of the request, the subject\'s live entitlem
   const res = await exchange(app, c.b, root, { scope: 'admin' })
   t.strictSame([res.statusCode, res.json()], [400, { error: 'invalid_scope', error_description: 'requested scope is not allowed' }])
 })
+
+t.test('a NUL in a delegation\'s text fields is a 400 naming the field, never a 5xx', async (t) => {
+  const c = await chainFixture(app, admin)
+  const res = await adminCall(app, admin, 'POST', `/admin/identities/${c.subject.id}/delegations`, { actor: c.b.clientId, resource: c.resource, scopes: ['read'], reason: 'a\u0000b' })
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { error: 'invalid_request', error_description: /reason/ })
+  const actor = await adminCall(app, admin, 'POST', `/admin/identities/${c.subject.id}/delegations`, { actor: 'x\u0000', resource: c.resource, scopes: ['read'] })
+  t.match([actor.statusCode, actor.json()], [400, { error: 'invalid_request', error_description: /actor/ }])
+  const exchangeNul = await exchange(app, c.a, 'a\u0000b')
+  t.equal(exchangeNul.statusCode, 400, 'a NUL in subject_token is a client error')
+})

@@ -16,17 +16,19 @@ import { iso } from './views.js'
 
 const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$'
 const name = { type: 'string', minLength: 1, maxLength: 512, pattern: PRINTABLE }
+// Postgres refuses NUL in text: refused here as a 400 naming the field, never a 5xx.
+const reasonText = { ...shortText, pattern: '^[^\\u0000]*$' }
 
 const createBody = {
   type: 'object',
   additionalProperties: false,
   required: ['actor', 'resource', 'scopes'],
-  properties: { actor: name, resource: name, scopes: { ...scopeList, minItems: 1 }, expires_at: timestamp, reason: shortText }
+  properties: { actor: name, resource: name, scopes: { ...scopeList, minItems: 1 }, expires_at: timestamp, reason: reasonText }
 }
 const patchBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { scopes: { ...scopeList, minItems: 1 }, expires_at: { anyOf: [timestamp, { type: 'null' }] }, reason: { anyOf: [shortText, { type: 'null' }] } }
+  properties: { scopes: { ...scopeList, minItems: 1 }, expires_at: { anyOf: [timestamp, { type: 'null' }] }, reason: { anyOf: [reasonText, { type: 'null' }] } }
 }
 const listQuery = {
   type: 'object',
