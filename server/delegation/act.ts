@@ -17,14 +17,3 @@ export function actorsOf (act: ActClaim | undefined): ActClaim[] {
   for (let a = act; a !== undefined; a = a.act) actors.push(a)
   return actors
 }
-
-/** A well-formed `act` from an untrusted decoded token, or undefined when it is missing or malformed. */
-export function parseAct (value: unknown, depth = 0): ActClaim | undefined | false {
-  if (value === undefined) return undefined
-  if (depth >= MAX_CHAIN_DEPTH || typeof value !== 'object' || value === null) return false
-  const v = value as Record<string, unknown>
-  if (typeof v.sub !== 'string' || typeof v.client_id !== 'string' || !Number.isSafeInteger(v.epoch)) return false
-  const inner = parseAct(v.act, depth + 1)
-  if (inner === false) return false
-  return { sub: v.sub, client_id: v.client_id, epoch: v.epoch as number, ...(inner !== undefined && { act: inner }) }
-}
