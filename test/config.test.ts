@@ -163,7 +163,7 @@ t.test('discovery metadata (RFC 8414) lists the SPEC §3 fields with this issuer
     introspection_endpoint: `${ISSUER}/introspect`,
     revocation_endpoint: `${ISSUER}/revoke`,
     jwks_uri: `${ISSUER}/.well-known/jwks.json`,
-    grant_types_supported: ['client_credentials'],
+    grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:token-exchange'],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     introspection_endpoint_auth_methods_supported: authMethods,

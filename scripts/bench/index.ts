@@ -5,6 +5,7 @@
 //   npm run bench -- --growth          also: cost growth, 1k vs 1M identities and a large sessions table
 //   npm run bench -- --no-compare …    skip the side-by-side comparison (and the jwt-bearer row)
 //   npm run bench -- --no-compare --jwt-bearer    only the jwt-bearer row beside client_credentials
+//   npm run bench -- --no-compare --token-exchange    only the token-exchange row beside client_credentials
 //   BENCH_DURATION_S=3 BENCH_RUNS=1 npm run bench     a quick run
 //
 // Other knobs: BENCH_CONNECTIONS (50), BENCH_WARMUP_S (3), BENCH_CLIENTS (1000), BENCH_VERIFY_S (2),
@@ -27,6 +28,7 @@ import { runGrowth, type GrowthResult } from './growth.js'
 import { runProfile, type ProfileResult } from './profile.js'
 import { log, settings } from './settings.js'
 import { benchJwtBearer, jwtBearerTable } from './jwt-bearer.js'
+import { benchTokenExchange } from './token-exchange.js'
 
 
 type Endpoint = '/token' | '/introspect'
@@ -169,7 +171,7 @@ async function main (): Promise<void> {
   const report: Record<string, unknown> = { machine: machine(), settings, built }
   const sections: string[] = []
 
-  if (settings.compare || settings.profile || settings.jwtBearer) {
+  if (settings.compare || settings.profile || settings.jwtBearer || settings.tokenExchange) {
     const dep = await createDeployment('bench')
     const pgVersion = (await dep.admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v
     report.postgres = pgVersion
@@ -212,6 +214,12 @@ async function main (): Promise<void> {
         const rows = await benchJwtBearer(tally, dep)
         report.jwtBearer = rows
         sections.push(`### /token by grant, ${settings.connections} connections, ${settings.runs} × ${settings.durationS} s, alternating\n\n${jwtBearerTable(rows)}`)
+      }
+      if (settings.tokenExchange) {
+        log('token-exchange beside client_credentials')
+        const rows = await benchTokenExchange(tally, dep)
+        report.tokenExchange = rows
+        sections.push(`### /token: RFC 8693 token exchange, ${settings.connections} connections, ${settings.runs} × ${settings.durationS} s, alternating\n\n${jwtBearerTable(rows)}`)
       }
       await tally.stop()
       tally = undefined

@@ -16,7 +16,9 @@ export const settings = {
   profile: args.has('--profile') || process.env.BENCH_PROFILE === '1',
   compare: !args.has('--no-compare'),
   /** The jwt-bearer row beside client_credentials (issue 12): with the comparison, or alone with --jwt-bearer. */
-  jwtBearer: args.has('--jwt-bearer') || (!args.has('--no-compare') && !args.has('--no-jwt-bearer'))
+  jwtBearer: args.has('--jwt-bearer') || (!args.has('--no-compare') && !args.has('--no-jwt-bearer')),
+  /** The token-exchange row (issue 14): with the comparison, or alone with --token-exchange. */
+  tokenExchange: args.has('--token-exchange') || (!args.has('--no-compare') && !args.has('--no-token-exchange'))
 }
 
 

@@ -14,7 +14,8 @@
  *   by one now (the new epochs are returned), and their feed events are appended at commit. A new kind of
  *   narrowing (a federated credential removed, a trust or delegation revoked) is one call of this, with its
  *   reason added to `NarrowingReason`.
- * - `change.revokeToken(session)` — one token revoked, its feed event appended at commit.
+ * - `change.revokeToken(session)` — one token revoked, with every token exchanged from it (SPEC §8), their
+ *   feed events appended at commit.
  * - `change.audit(entry)` — the audit row, in the same transaction (SPEC §5: every admin change).
  *
  * @example
@@ -35,13 +36,14 @@ import { recordAudit, type AuditEntry } from '../store/audit.js'
 import { appendFeedEvents, epochBumps, raiseEpochs, type FeedEventRecord } from '../store/epochs.js'
 import { lockIdentityRows } from '../store/identities.js'
 import { lockResourceRows } from '../store/resources.js'
+import { revokeDerivedSessions } from '../store/delegations.js'
 import { markSessionRevoked, type SessionRecord } from '../store/sessions.js'
 import type { IdentityRow, ResourceRow } from '../store/database.js'
 
 /** Why an epoch went up; carried by the feed's epoch event. */
 export type NarrowingReason = 'identity_disabled' | 'identity_deleted' | 'credential_revoked' | 'sessions_revoked'
   | 'resource_scope_removed' | 'entitlements_replaced' | 'entitlement_deleted'
-  | 'trust_changed' | 'trust_removed'
+  | 'trust_changed' | 'trust_removed' | 'delegation_narrowed' | 'delegation_removed'
 
 export interface Change {
   /** The transaction: every read and write of the change goes through it. */
@@ -101,6 +103,8 @@ export async function commitChange<T> (db: Db, actor: string | null, work: (chan
           revokeToken: async (session) => {
             if (!await markSessionRevoked(trx, session.jti)) return false
             events.push({ type: 'revoked', identityId: session.identityId, jti: session.jti, exp: session.exp })
+            // SPEC §8: every token exchanged from this one dies with it, in this transaction.
+            for (const derived of await revokeDerivedSessions(trx, session.jti)) events.push({ type: 'revoked', ...derived })
             return true
           },
           audit: async (entry) => { await recordAudit(trx, { ...entry, actor }) }

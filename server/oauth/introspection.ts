@@ -42,6 +42,7 @@ export function introspectionResponse (caller: Client, prepared: PreparedIntrosp
     token_type: 'Bearer',
     epoch: c.epoch,
     entitlements: c.entitlements,
-    ...(c.ctx !== undefined && { ctx: c.ctx })
+    ...(c.ctx !== undefined && { ctx: c.ctx }),
+    ...(c.act !== undefined && { act: c.act })
   }
 }

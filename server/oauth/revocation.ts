@@ -21,7 +21,8 @@ export async function revokeToken (db: Db, issuer: string, caller: Client, token
   // The digest proves the presented bytes are the token Tally issued under this jti, not a forgery naming it.
   if (session === undefined || !digestsEqual(session.tokenHash, tokenDigest(token))) return
   // RFC 7009 §2.1: the server verifies that the token was issued to the client making the request.
-  if (session.identityId !== caller.id && !mayRevokeAny(caller)) throw new UnauthorizedClient('the token was not issued to this client')
+  // A delegated token was issued to its actor (SPEC §8): the outermost act.sub may revoke it too.
+  if (session.identityId !== caller.id && parsed.claims.act?.sub !== caller.id && !mayRevokeAny(caller)) throw new UnauthorizedClient('the token was not issued to this client')
   if (session.revoked) return
   await commitChange(db, caller.id, async (change) => {
     if (await change.revokeToken(session)) {

@@ -6,6 +6,7 @@ import { sql, type RawBuilder } from 'kysely'
 import type { Db } from './database.js'
 import { isDatabaseUnavailable } from '../db-errors.js'
 import { isClientId, isPlausibleKid } from '../oauth/safe-text.js'
+import { chainLiveOf } from './delegations.js'
 
 export interface ClientCredential {
   id: string
@@ -61,6 +62,8 @@ export interface SessionState {
   current_epoch: number
   status: string
   key_state: string | null
+  /** False when an actor of a delegated token's chain is stale or inactive, or its parent is revoked. */
+  chain_live?: boolean
 }
 
 /**
@@ -70,7 +73,7 @@ export interface SessionState {
 export function sessionStateOf (jti: unknown, kid: unknown): RawBuilder<SessionState | null> {
   return sql<SessionState | null>`(select json_build_object(
       'token_hash', encode(ss.token_hash, 'hex'), 'session_epoch', ss.epoch, 'revoked', ss.revoked_at is not null,
-      'current_epoch', si.epoch, 'status', si.status, 'key_state', sk.state)
+      'current_epoch', si.epoch, 'status', si.status, 'key_state', sk.state, 'chain_live', ${chainLiveOf('ss')})
     from sessions ss
     join identities si on si.id = ss.identity_id
     left join signing_keys sk on sk.kid = ${kid}

@@ -1,5 +1,6 @@
 // The claims of a Tally access token (RFC 9068 §2.2, SPEC §3), checked beyond what jwtVerify does.
 import type { JWTPayload } from 'jose'
+import { isWellFormedAct, type ActorClaim } from './act.js'
 
 /** One entitlement the token was minted from (RFC 9068 §2.2.3.1). */
 export interface TokenEntitlement {
@@ -25,6 +26,8 @@ export interface AccessTokenClaims extends JWTPayload {
   entitlements: TokenEntitlement[]
   /** The workload's live context, in tokens minted from a platform's assertion (SPEC §7). */
   ctx?: Record<string, string>
+  /** A delegated token's acting party, earlier actors nested inside (RFC 8693 §4.1, SPEC §8). */
+  act?: ActorClaim
 }
 
 /** Does the payload have every claim Tally puts in an access token, with the right types? */
@@ -32,7 +35,7 @@ export function isAccessTokenClaims (payload: JWTPayload): payload is AccessToke
   const p = payload as Record<string, unknown>
   return typeof p.sub === 'string' && typeof p.jti === 'string' && typeof p.scope === 'string' &&
     typeof p.client_id === 'string' && Number.isSafeInteger(p.epoch) && (p.epoch as number) >= 1 &&
-    Number.isSafeInteger(p.exp) && Number.isSafeInteger(p.iat) && Array.isArray(p.entitlements)
+    Number.isSafeInteger(p.exp) && Number.isSafeInteger(p.iat) && Array.isArray(p.entitlements) && isWellFormedAct(p.act)
 }
 
 /** A verifier's expectations of every token: RFC 9068 §4 (iss, aud, typ) and Tally's claims. */

@@ -21,6 +21,7 @@
  * ```
  * @packageDocumentation
  */
+import { hasStaleActor } from './act.js'
 import { createRemoteJWKSet, errors } from 'jose'
 import { invalidClaims, timeAndShapeCheck, type AccessTokenClaims, type ClaimExpectations } from './claims.js'
 import { FeedClient, type FeedTransport } from './feed-client.js'
@@ -222,6 +223,8 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     } else {
       if (view.isRevoked(claims.jti)) return inactive('revoked')
       if (claims.epoch < view.epochOf(claims.sub)) return inactive('stale')
+      // SPEC §8: every actor of a delegated token must be current too.
+      if (hasStaleActor(claims.act, (sub) => view.epochOf(sub))) return inactive('stale')
     }
     if (scopes !== undefined) for (const scope of scopes) if (!entry.scopes.has(scope)) return inactive('insufficient_scope')
     return { active: true, claims }

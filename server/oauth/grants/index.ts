@@ -6,11 +6,14 @@ import type { AuthenticatedClient, ClientAuthContext, PresentedCredentials } fro
 import type { FormParams } from '../form.js'
 import * as clientCredentials from './client-credentials.js'
 import * as jwtBearer from './jwt-bearer.js'
+import * as tokenExchange from './token-exchange.js'
+import type { Db } from '../../store/database.js'
 
 export interface GrantContext {
   config: Config
   keys: KeyRing
   sessions: SessionWriter
+  db: Db
 }
 
 export interface GrantRequest {
@@ -21,6 +24,8 @@ export interface GrantRequest {
 
 export interface TokenResponse {
   access_token: string
+  /** RFC 8693 §2.2.1, token exchange only. */
+  issued_token_type?: string
   token_type: 'Bearer'
   expires_in: number
   scope: string
@@ -37,5 +42,6 @@ export interface GrantModule {
 
 export const grants: Record<string, GrantModule> = {
   [clientCredentials.grantType]: clientCredentials,
-  [jwtBearer.grantType]: jwtBearer
+  [jwtBearer.grantType]: jwtBearer,
+  [tokenExchange.grantType]: tokenExchange
 }

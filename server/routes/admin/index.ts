@@ -9,6 +9,7 @@ import auditRoutes from './audit.js'
 import keyRoutes from './keys.js'
 import trustRoutes from './trusts.js'
 import reviewRoutes from './review.js'
+import delegationRoutes from './delegations.js'
 
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   await app.register(resourceRoutes)
@@ -20,4 +21,5 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   await app.register(keyRoutes)
   await app.register(trustRoutes)
   await app.register(reviewRoutes)
+  await app.register(delegationRoutes)
 }
