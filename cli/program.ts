@@ -1,4 +1,4 @@
-// The `tally` command's program (SPEC §10): a client of the admin API for people (tables) and scripts (--json).
+// The `tally` command's program (docs/reference/review.md): a client of the admin API for people (tables) and scripts (--json).
 // It holds the admin token in memory for one command and never writes a secret anywhere but standard
 // output, when that is what was asked for.
 import { Command, CommanderError } from 'commander'

@@ -139,7 +139,7 @@ export async function up (db: Kysely<any>): Promise<void> {
     )`.execute(db)
   await sql`create index used_assertions_exp on used_assertions (exp)`.execute(db)
 
-  // The admin API's own resource (SPEC §1): it cannot be changed or deleted.
+  // The admin API's own resource (docs/reference/concepts.md): it cannot be changed or deleted.
   await sql`
     insert into resources (identifier, name, scopes, builtin)
     values ('urn:tally:admin', 'Tally admin API', array['admin:read', 'admin:write', 'admin:revoke'], true)`.execute(db)

@@ -1,4 +1,4 @@
-// A durable "this database was bootstrapped" marker (SPEC §1: the bootstrap admin is for a database that
+// A durable "this database was bootstrapped" marker (docs/reference/concepts.md: the bootstrap admin is for a database that
 // was never bootstrapped). Written in the same transaction as the bootstrap admin, it is what later starts
 // check, so deleting or disabling every admin never makes a restart re-create `admin` with the
 // bootstrap secret. A database that already holds identities was bootstrapped before this marker

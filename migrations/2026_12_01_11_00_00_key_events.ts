@@ -1,4 +1,4 @@
-// Key events in the epoch feed (SPEC §4): `{"type": "key", "kid", "state": "removed", "at"}` when a
+// Key events in the epoch feed (docs/reference/epoch-feed.md): `{"type": "key", "kid", "state": "removed", "at"}` when a
 // signing key is removed in an emergency. They are rows of epoch_events like the others, so they take
 // the same feed-order lock and arrive in commit order with the epoch and revocation events.
 import { sql, type Kysely } from 'kysely'

@@ -1,4 +1,4 @@
-// Usage for the access review (SPEC §10). Each session remembers which entitlements its token carried;
+// Usage for the access review (docs/reference/review.md). Each session remembers which entitlements its token carried;
 // the maintenance rollup folds sessions (oldest first, by their time-ordered jti) into the usage tables,
 // which outlive session purges for USAGE_RETENTION_DAYS. No foreign keys, like sessions: the rollup must
 // never fail on a row deleted meanwhile; orphans are purged with the expired usage.

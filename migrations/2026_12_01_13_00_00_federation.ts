@@ -1,4 +1,4 @@
-// Workload federation (SPEC §7): trusted platform issuers, and federated credentials — a third kind of
+// Workload federation (docs/reference/federation.md): trusted platform issuers, and federated credentials — a third kind of
 // credential, beside secrets and keys, naming the workload (issuer + subject + context match) that may act
 // as an identity. Frozen in time: this file never imports from server/.
 import { sql, type Kysely } from 'kysely'

@@ -1,4 +1,4 @@
-// Resource identifiers matched by RFC 3986 §6.2.2–6.2.3 equivalence (SPEC §3): each resource stores the
+// Resource identifiers matched by RFC 3986 §6.2.2–6.2.3 equivalence (docs/reference/endpoints.md): each resource stores the
 // comparison key of its identifier, unique, so a second spelling of one identifier is refused at
 // registration and a lookup by any spelling is one indexed read.
 // Unlike the initial schema, this migration imports from server/: the key must be exactly what the server

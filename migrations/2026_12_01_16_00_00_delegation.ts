@@ -1,4 +1,4 @@
-// Delegation (SPEC §8): durable subject × actor × resource × scopes grants, and on each session the chain
+// Delegation (docs/reference/delegation.md): durable subject × actor × resource × scopes grants, and on each session the chain
 // of parties a token exchanged under them names. Frozen in time: this file never imports from server/.
 import { sql, type Kysely } from 'kysely'
 

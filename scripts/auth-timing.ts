@@ -1,4 +1,4 @@
-// Does authentication take measurably longer for a client that exists? (issue 9 finding 7, SPEC §3)
+// Does authentication take measurably longer for a client that exists? (issue 9 finding 7, docs/reference/endpoints.md)
 // For each method, N requests for a known client with a wrong credential and N for an unknown client,
 // alternating, through app.inject on embedded PGlite; prints the medians and the Mann–Whitney rank-sum z
 // (|z| < 2: no difference the samples can tell from noise). Usage: npx tsx scripts/auth-timing.ts [N]

@@ -1,4 +1,4 @@
-// npm run keys:rotate [-- --emergency]: rotate the signing key from the command line (SPEC §5 semantics).
+// npm run keys:rotate [-- --emergency]: rotate the signing key from the command line (docs/reference/admin-api.md semantics).
 import { loadConfigOrExit } from '../server/config.js'
 import { rotateSigningKey } from '../server/keys/rotation.js'
 import { migrateToLatest, openStore } from '../server/store/database.js'

@@ -1,4 +1,4 @@
-// `npm run migrate`: applies every pending migration to the database the environment names (SPEC §6) —
+// `npm run migrate`: applies every pending migration to the database the environment names (docs/reference/operations.md) —
 // Postgres at DATABASE_URL, or embedded PGlite under DATA_DIR — under the same advisory lock the server
 // takes at start, so it is safe beside running instances on Postgres. Logs each migration applied and
 // exits 1 with one clear line on any error. From a production image: `node dist/scripts/migrate.js`.

@@ -1,4 +1,4 @@
-// SPEC §1: on the FIRST start of a database, create identity `admin` entitled to the three admin scopes.
+// docs/reference/concepts.md: on the FIRST start of a database, create identity `admin` entitled to the three admin scopes.
 // Its secret comes from TALLY_BOOTSTRAP_ADMIN_SECRET, or is generated and written once to
 // <DATA_DIR>/bootstrap-admin.json (mode 0600). The path is logged, never the secret.
 // "First" is a durable marker written in the same transaction as the admin (store/bootstrap-state.ts),

@@ -1,4 +1,4 @@
-// The only file that reads process.env (SPEC §2). loadConfig() validates every variable once at boot
+// The only file that reads process.env (docs/reference/configuration.md). loadConfig() validates every variable once at boot
 // and returns a frozen, typed object; buildApp() takes that object, so tests pass their own.
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -25,15 +25,15 @@ export interface Config {
   readonly logLevel: string
   /** Seconds a `503` asks clients to wait before retrying. */
   readonly retryAfterS: number
-  /** Seconds a new signing key is published in the JWKS before it signs (SPEC §5 keys/rotate). */
+  /** Seconds a new signing key is published in the JWKS before it signs (docs/reference/admin-api.md keys/rotate). */
   readonly keyPrePublicationS: number
   /** Seconds between scheduled signing-key rotations. */
   readonly keyRotationIntervalS: number
-  /** Seconds a session row is kept after its token's exp (SPEC §1 "retention window"). */
+  /** Seconds a session row is kept after its token's exp (docs/reference/concepts.md "retention window"). */
   readonly sessionRetentionS: number
   /** Seconds feed events are kept; an older cursor gets 410 and takes a new snapshot. */
   readonly feedRetentionS: number
-  /** Days usage (last use of entitlements, scopes, credentials, identities) is kept (SPEC §10). */
+  /** Days usage (last use of entitlements, scopes, credentials, identities) is kept (docs/reference/review.md). */
   readonly usageRetentionDays: number
   /** Seconds between maintenance runs (purges, key schedule). */
   readonly maintenanceIntervalS: number
@@ -68,7 +68,7 @@ export function loadConfig (env: Env = process.env): Config {
 
   const port = integer('PORT', 8080, 0, 65535)
   const host = env.HOST || '127.0.0.1'
-  // SPEC §2: the default follows PORT, so `PORT=3000 npm start` serves metadata discovery can match.
+  // docs/reference/configuration.md: the default follows PORT, so `PORT=3000 npm start` serves metadata discovery can match.
   const issuer = (env.ISSUER || `http://localhost:${port}`)
   try {
     const url = new URL(issuer)
@@ -174,7 +174,7 @@ function parseTrustProxy (raw: string | undefined, problems: string[]): boolean 
   return list
 }
 
-/** For entry points: the config, or one stderr line per problem and exit 1 (SPEC §2). */
+/** For entry points: the config, or one stderr line per problem and exit 1 (docs/reference/configuration.md). */
 export function loadConfigOrExit (env: Env = process.env): Config {
   try {
     return loadConfig(env)

@@ -1,5 +1,5 @@
 // Tells a database that cannot answer (down, unreachable, too slow) from a bug: the first is a 503 with
-// Retry-After (SPEC §3), never a guess; the second is a 500.
+// Retry-After (docs/reference/errors.md), never a guess; the second is a 500.
 
 // SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention)
 // and 57014 (statement timeout).

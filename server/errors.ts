@@ -74,7 +74,7 @@ export class TemporarilyUnavailable extends OAuthError {
   }
 }
 
-/** The epoch feed no longer keeps events that old (SPEC §4): the caller must take a new snapshot. */
+/** The epoch feed no longer keeps events that old (docs/reference/epoch-feed.md): the caller must take a new snapshot. */
 export class Gone extends OAuthError {
   constructor (description: string) { super('invalid_request', description, 410) }
 }

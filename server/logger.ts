@@ -1,4 +1,4 @@
-// pino options: JSON logs with credentials redacted wherever they could appear (SPEC §6). A query string
+// pino options: JSON logs with credentials redacted wherever they could appear (docs/reference/operations.md). A query string
 // may carry a secret (`/epochs?client_secret=…`, `/admin/…?access_token=…`): the logged URL keeps the
 // names Tally knows and replaces every value, and any other name, with a placeholder.
 import type { FastifyRequest, FastifyServerOptions } from 'fastify'

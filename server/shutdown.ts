@@ -1,4 +1,4 @@
-// Graceful shutdown (SPEC §6): stop accepting, finish in-flight requests, close the database.
+// Graceful shutdown (docs/reference/operations.md): stop accepting, finish in-flight requests, close the database.
 // Node's http.Server.close() also drops "idle" connections at once — including ones accepted a moment ago
 // whose request bytes have not been read yet, which the client sees as a reset. So we stop listening
 // first, keep serving what was already accepted for a short grace period (answering with

@@ -1,5 +1,5 @@
-// SPEC §2 configuration: every bad value stops the process with one line naming the variable; the defaults
-// are SPEC's. SPEC §6 health endpoints, and SPEC §3 discovery and JWKS, which verifiers read without auth.
+// docs/reference/configuration.md configuration: every bad value stops the process with one line naming the variable; the defaults
+// are the documented ones. docs/reference/operations.md health endpoints, and docs/reference/endpoints.md discovery and JWKS, which verifiers read without auth.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
@@ -72,7 +72,7 @@ t.test('every problem is reported at once, one line each, in order', async (t) =
   t.throws(() => statSync(join(dataDir, 'key-encryption-key')), { code: 'ENOENT' })
 })
 
-t.test('defaults are the ones SPEC §2 gives', async (t) => {
+t.test('defaults are the ones docs/reference/configuration.md gives', async (t) => {
   const config = loadConfig({ DATABASE_URL: 'postgres://db/tally', TALLY_KEY_ENCRYPTION_KEY: KEK })
   t.ok(Object.isFrozen(config), 'the config is frozen')
   t.equal(config.port, 8080)
@@ -147,7 +147,7 @@ t.test('/healthz and /readyz answer 200 without auth', async (t) => {
   t.strictSame(ready.json(), { status: 'ready' })
 })
 
-t.test('discovery metadata (RFC 8414) lists the SPEC §3 fields with this issuer\'s URLs', async (t) => {
+t.test('discovery metadata (RFC 8414) lists the docs/reference/endpoints.md fields with this issuer\'s URLs', async (t) => {
   const app = await build(t)
   const res = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
   t.equal(res.statusCode, 200)
@@ -157,7 +157,7 @@ t.test('discovery metadata (RFC 8414) lists the SPEC §3 fields with this issuer
   const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
   const assertionAlgs = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
   t.strictSame(res.json(), {
-    // SPEC §3
+    // docs/reference/endpoints.md
     issuer: ISSUER,
     token_endpoint: `${ISSUER}/token`,
     introspection_endpoint: `${ISSUER}/introspect`,
@@ -170,10 +170,10 @@ t.test('discovery metadata (RFC 8414) lists the SPEC §3 fields with this issuer
     revocation_endpoint_auth_methods_supported: authMethods,
     scopes_supported: ['admin:read', 'admin:write', 'admin:revoke'],
     epochs_endpoint: `${ISSUER}/epochs`,
-    // RFC 8414 §2 members beyond SPEC's list: response_types_supported is REQUIRED there (no
+    // RFC 8414 §2 members beyond the documented list: response_types_supported is REQUIRED there (no
     // authorization endpoint, so none); the signing algorithms go with private_key_jwt on each endpoint.
     response_types_supported: [],
-    // SPEC §9: required by the MCP SDK's schema; it answers only RFC 6749 errors (routes/authorize.ts).
+    // docs/reference/mcp.md: required by the MCP SDK's schema; it answers only RFC 6749 errors (routes/authorize.ts).
     authorization_endpoint: `${ISSUER}/authorize`,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,

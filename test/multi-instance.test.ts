@@ -1,4 +1,4 @@
-// Two Tally instances on one Postgres, each with its own pool (SPEC §3 "strictly consistent"): whatever
+// Two Tally instances on one Postgres, each with its own pool (docs/reference/endpoints.md "strictly consistent"): whatever
 // one instance acknowledges — a revocation, a narrowing change, a disable — the other's very next
 // introspection or admin bearer check reflects. Needs DATABASE_URL: PGlite cannot be shared.
 import t from 'tap'

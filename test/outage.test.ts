@@ -1,4 +1,4 @@
-// A database outage (SPEC §3): with its Postgres stopped, Tally answers every endpoint that needs the
+// A database outage (docs/reference/errors.md): with its Postgres stopped, Tally answers every endpoint that needs the
 // database with 503 temporarily_unavailable + Retry-After, quickly — never a hang, never active:true, never a
 // 200 for a revocation it could not store — and recovers by itself once Postgres is back. The test owns
 // its Postgres cluster, so it runs the same with or without DATABASE_URL.

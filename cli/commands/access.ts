@@ -1,4 +1,4 @@
-// tally resources | entitlements | delegations (SPEC §5, §8).
+// tally resources | entitlements | delegations (docs/reference/admin-api.md, delegation.md).
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
 import { CliError, query, seg } from '../client.js'
@@ -95,7 +95,7 @@ export function entitlementsCommand (): Command {
 }
 
 export function delegationsCommand (): Command {
-  const cmd = new Command('delegations').description('let an actor act for a subject on a resource (SPEC §8)')
+  const cmd = new Command('delegations').description('let an actor act for a subject on a resource (docs/reference/delegation.md)')
   const columns: Array<[string, (d: any) => unknown]> = [['id', (d) => d.id], ['subject', (d) => d.subject], ['actor', (d) => d.actor], ['resource', (d) => d.resource],
     ['scopes', (d) => d.scopes], ['expires_at', (d) => d.expires_at]]
   cmd.command('list').description('delegations the identity gave (or, with --received, was given as actor)')

@@ -1,4 +1,4 @@
-// tally identities | secrets | keys | federated | credentials (SPEC §5, §7).
+// tally identities | secrets | keys | federated | credentials (docs/reference/admin-api.md, federation.md).
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
 import { CliError, query, seg } from '../client.js'
@@ -125,7 +125,7 @@ export function keysCommand (): Command {
 }
 
 export function federatedCommand (): Command {
-  const cmd = new Command('federated').description('federated credentials: workloads that present a platform token (SPEC §7)')
+  const cmd = new Command('federated').description('federated credentials: workloads that present a platform token (docs/reference/federation.md)')
   cmd.command('add').description('let a workload of a trusted issuer act as this identity')
     .argument('<identity>', 'client_id or UUID')
     .requiredOption('--issuer <iss>', 'the trust\'s issuer').requiredOption('--subject <sub>', 'the workload\'s exact sub')

@@ -31,7 +31,7 @@ export function sessionsCommand (): Command {
 }
 
 export function reviewCommand (): Command {
-  return new Command('review').description('rights nobody used in the last --days days (SPEC §10)')
+  return new Command('review').description('rights nobody used in the last --days days (docs/reference/review.md)')
     .option('--days <n>', 'the window, 1–400', wrap(positiveInt), 30)
     .option('--identity <identity>', 'one identity only').option('--kind <kind>', 'a finding kind (unused_scope, …) or an identity kind')
     .action(async (opts: { days: number, identity?: string, kind?: string }, c: Command) => {

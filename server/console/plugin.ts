@@ -1,4 +1,4 @@
-// GET /console (SPEC §10): the admin console, three static files served by Tally itself. The page signs in
+// GET /console (docs/reference/review.md): the admin console, three static files served by Tally itself. The page signs in
 // with admin client credentials at /token and keeps the token in a JavaScript variable only. A strict
 // Content-Security-Policy allows nothing but this origin's script, style and API: no inline script, no
 // other origin, no framing.

@@ -8,7 +8,7 @@ export interface ActClaim {
   act?: ActClaim
 }
 
-/** Longest chain Tally mints (SPEC §8): four actors. Deeper nesting is refused, not truncated. */
+/** Longest chain Tally mints (docs/reference/delegation.md): four actors. Deeper nesting is refused, not truncated. */
 export const MAX_CHAIN_DEPTH = 4
 
 /** The actors of a chain, outermost (the current actor) first. */

@@ -1,5 +1,5 @@
 /**
- * The one way a change to access commits (SPEC §1 "epoch", §5; issue 9 findings 4 and 5).
+ * The one way a change to access commits (docs/reference/concepts.md "epoch", admin-api.md; issue 9 findings 4 and 5).
  *
  * Every admin change and every revocation runs as `commitChange(db, actor, async (change) => …)`. Inside,
  * the work uses `change.trx` for its own reads and writes and these calls for everything the product's
@@ -14,9 +14,9 @@
  *   by one now (the new epochs are returned), and their feed events are appended at commit. A new kind of
  *   narrowing (a federated credential removed, a trust or delegation revoked) is one call of this, with its
  *   reason added to `NarrowingReason`.
- * - `change.revokeToken(session)` — one token revoked, with every token exchanged from it (SPEC §8), their
+ * - `change.revokeToken(session)` — one token revoked, with every token exchanged from it (docs/reference/delegation.md), their
  *   feed events appended at commit.
- * - `change.audit(entry)` — the audit row, in the same transaction (SPEC §5: every admin change).
+ * - `change.audit(entry)` — the audit row, in the same transaction (docs/reference/admin-api.md: every admin change).
  *
  * @example
  *   const epoch = await commitChange(db, adminId, async (change) => {
@@ -103,7 +103,7 @@ export async function commitChange<T> (db: Db, actor: string | null, work: (chan
           revokeToken: async (session) => {
             if (!await markSessionRevoked(trx, session.jti)) return false
             events.push({ type: 'revoked', identityId: session.identityId, jti: session.jti, exp: session.exp })
-            // SPEC §8: every token exchanged from this one dies with it, in this transaction.
+            // docs/reference/delegation.md: every token exchanged from this one dies with it, in this transaction.
             for (const derived of await revokeDerivedSessions(trx, session.jti)) events.push({ type: 'revoked', ...derived })
             return true
           },

@@ -1,4 +1,4 @@
-// Live context decides the entitlements (SPEC §7). For a token minted from a federated assertion, an
+// Live context decides the entitlements (docs/reference/federation.md). For a token minted from a federated assertion, an
 // entitlement with `conditions` is used only when every condition holds in the context; the others are
 // withheld. Pure: inputs in, a decision out.
 

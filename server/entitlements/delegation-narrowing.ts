@@ -1,4 +1,4 @@
-// The narrowing changes of delegation (SPEC §8): a delegation removed, its scopes reduced or its expiry
+// The narrowing changes of delegation (docs/reference/delegation.md): a delegation removed, its scopes reduced or its expiry
 // brought forward narrows what its ACTOR may do, so the actor's epoch is bumped in the caller's
 // change — every token exchanged under it (which records the actor's epoch) goes stale at the commit.
 import type { Change } from './change.js'

@@ -1,4 +1,4 @@
-// The narrowing changes of workload federation (SPEC §7): a trust removed, or changed in a way that could
+// The narrowing changes of workload federation (docs/reference/federation.md): a trust removed, or changed in a way that could
 // withhold access (JWKS, audience, claim mapping, lifetime). Each narrows, in the change's transaction,
 // every identity holding a federated credential on that trust, so the tokens the trust produced go stale
 // at the commit. Lock order (see change.ts): the trust row first (like a resource), then the identities.

@@ -1,10 +1,10 @@
-// What an identity may hold (SPEC §1 "entitlement"): a subset of one resource's scopes, optional flat
+// What an identity may hold (docs/reference/concepts.md "entitlement"): a subset of one resource's scopes, optional flat
 // conditions, an optional expiry in the future. Pure: the caller passes the resource row it has locked
 // FOR SHARE, so the check and the insert see the same scopes (issue 9 finding 5).
 import { InvalidRequest } from '../errors.js'
 import type { ResourceRow } from '../store/database.js'
 
-/** An entitlement as the admin API receives it (SPEC §5). */
+/** An entitlement as the admin API receives it (docs/reference/admin-api.md). */
 export interface EntitlementInput { resource: string, scopes: string[], conditions?: Record<string, unknown>, expires_at?: string, reason?: string }
 
 export interface HoldableEntitlement {

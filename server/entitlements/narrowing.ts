@@ -1,4 +1,4 @@
-// What narrows access (SPEC §1 "epoch"): a change narrows when some (resource, scope, conditions) access
+// What narrows access (docs/reference/concepts.md "epoch"): a change narrows when some (resource, scope, conditions) access
 // granted before it is not granted after it, or only until an earlier expires_at. Additions never narrow.
 // Pure: the caller reads the before and after sets; `commitChange` (change.ts) bumps when this says so.
 

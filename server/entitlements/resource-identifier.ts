@@ -1,4 +1,4 @@
-// Resource identifiers compared under RFC 3986 §6.2.2–6.2.3 equivalence (SPEC §3): the SDKs of MCP and
+// Resource identifiers compared under RFC 3986 §6.2.2–6.2.3 equivalence (docs/reference/endpoints.md): the SDKs of MCP and
 // others send `new URL(x).href`, which turns `https://mcp.example.com` into `https://mcp.example.com/`.
 // `resourceKey` maps every spelling of one identifier to one string, stored beside the registered
 // identifier (resources.identifier_key, unique) so that registration refuses a second spelling and

@@ -1,4 +1,4 @@
-// "Revoke all sessions" of one identity (SPEC §3 /revoke `identity`, §5 revoke-sessions): one epoch bump.
+// "Revoke all sessions" of one identity (docs/reference/endpoints.md /revoke `identity`, §5 revoke-sessions): one epoch bump.
 // The admin route and /revoke both come here, so it is written once.
 import type { Db } from '../store/database.js'
 import { commitChange } from './change.js'

@@ -1,4 +1,4 @@
-// Which entitlements a token request gets (SPEC §3 /token; RFC 8707 resource indicators; RFC 6749 §3.3
+// Which entitlements a token request gets (docs/reference/endpoints.md /token; RFC 8707 resource indicators; RFC 6749 §3.3
 // scope): the resource, the scopes, the entitlements the token carries (with their conditions) and its
 // lifetime under every cap. Pure — inputs in, a decision out — so it is tested as a table; the grant
 // handler signs and records what this decides.
@@ -24,7 +24,7 @@ export interface TokenRequestFacts {
   defaultTtlS: number
   maxTtlS: number
   nowS: number
-  /** A federated assertion's live context (SPEC §7): only the entitlements whose conditions it satisfies. */
+  /** A federated assertion's live context (docs/reference/federation.md): only the entitlements whose conditions it satisfies. */
   context?: Context
   /** A hard upper bound on `exp` (a federated assertion's own `exp`), seconds since the Unix epoch. */
   notAfterS?: number

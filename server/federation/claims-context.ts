@@ -1,4 +1,4 @@
-// The context of a verified assertion (SPEC §7): the trust's `claims` mapping, {"<context key>": "<claim
+// The context of a verified assertion (docs/reference/federation.md): the trust's `claims` mapping, {"<context key>": "<claim
 // path>"}, read out of the assertion's claims. A path is dot-separated names into nested objects; since
 // claim names may themselves hold dots ("kubernetes.io"), at each level the longest run of names that is a
 // key of the object wins, so "kubernetes.io.namespace" reaches {"kubernetes.io": {"namespace": …}}.

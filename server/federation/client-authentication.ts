@@ -1,4 +1,4 @@
-// RFC 7523 §2.2 with a platform's JWT (SPEC §7): wherever private_key_jwt is accepted, a client_assertion
+// RFC 7523 §2.2 with a platform's JWT (docs/reference/federation.md): wherever private_key_jwt is accepted, a client_assertion
 // whose iss is not the client itself but a trusted platform is a federated assertion. Every failure is §3's
 // one invalid_client; which check failed goes to the log only (the error's cause).
 import { InvalidClient } from '../errors.js'

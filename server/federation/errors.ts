@@ -1,6 +1,6 @@
 // Errors of workload federation. An assertion that fails a check is an AssertionRejected naming the check;
 // the grant turns it into 400 invalid_grant with that description (RFC 7521 §4.1.1), client authentication
-// into the one 401 invalid_client of SPEC §3 with the check in the log only.
+// into the one 401 invalid_client of docs/reference/endpoints.md with the check in the log only.
 import { OAuthError } from '../errors.js'
 
 /** RFC 6749 §5.2 invalid_grant. */

@@ -1,4 +1,4 @@
-// The keys of trusted platforms (SPEC §7), held in memory ONLY as a cache — trusts themselves live in the
+// The keys of trusted platforms (docs/reference/federation.md), held in memory ONLY as a cache — trusts themselves live in the
 // database. One cache per process, shared by all its requests; a fetch in flight is shared too
 // (single-flight), so a burst of assertions costs one request to the platform, not one each.
 //

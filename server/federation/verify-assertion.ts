@@ -1,4 +1,4 @@
-// Verifies a platform-signed JWT presented to Tally (SPEC §7; RFC 7523 §3 as profiled there), for both
+// Verifies a platform-signed JWT presented to Tally (docs/reference/federation.md; RFC 7523 §3 as profiled there), for both
 // forms: the jwt-bearer grant (RFC 7523 §2.1) and federated client authentication (§2.2). The checks, in
 // order: iss is a trust's issuer (never Tally's own — a Tally token is never an assertion), the signature
 // verifies with a key of that trust's JWKS under an asymmetric alg, aud contains the trust's audience,
@@ -105,7 +105,7 @@ async function verifySignature (jwks: JwksCache, trust: TrustRow, assertion: str
   throw new AssertionRejected('assertion signature does not verify')
 }
 
-/** The time, audience and lifetime checks of SPEC §7; returns exp. */
+/** The time, audience and lifetime checks of docs/reference/federation.md; returns exp. */
 function checkClaims (trust: TrustRow, claims: Record<string, unknown>): number {
   const now = Math.floor(Date.now() / 1000)
   const aud = claims.aud

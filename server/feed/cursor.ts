@@ -1,4 +1,4 @@
-// Feed cursors (SPEC §4): opaque to callers, a versioned base64url wrapping of an epoch_events seq here.
+// Feed cursors (docs/reference/epoch-feed.md): opaque to callers, a versioned base64url wrapping of an epoch_events seq here.
 // seq order is commit order (store/epochs.ts takes one advisory lock per event), so "every event with a
 // seq above the cursor" is exactly "every event committed after the cursor was handed out".
 

@@ -1,4 +1,4 @@
-// The epoch feed hub (SPEC §4): one per instance. It holds ONE LISTEN connection on the feed channel,
+// The epoch feed hub (docs/reference/epoch-feed.md): one per instance. It holds ONE LISTEN connection on the feed channel,
 // reads every new event from epoch_events once (seq > head: safe because seq order is commit order), keeps
 // the recent ones in memory, and wakes its subscribers — long-polls and SSE streams — which then take
 // their events from that buffer. It also reads the table on a timer: that read is the proof of freshness

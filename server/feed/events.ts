@@ -1,4 +1,4 @@
-// Reads of the epoch feed (SPEC §4). Each function is ONE statement, so everything it returns comes from
+// Reads of the epoch feed (docs/reference/epoch-feed.md). Each function is ONE statement, so everything it returns comes from
 // one MVCC snapshot: a snapshot's state and its cursor, or a page of events and the bounds of the table.
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'

@@ -1,4 +1,4 @@
-// GET /epochs?after=<cursor>&wait=<s> (SPEC §4): answer at once when events are waiting, else hold the
+// GET /epochs?after=<cursor>&wait=<s> (docs/reference/epoch-feed.md): answer at once when events are waiting, else hold the
 // request until the hub reads one or the time is up. The first and the last answer come from the table
 // itself, so an empty answer is a fresh "nothing since your cursor", never the hub's possibly older view.
 import type { Db } from '../store/database.js'

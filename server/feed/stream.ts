@@ -1,4 +1,4 @@
-// GET /epochs/stream (SPEC §4, WHATWG server-sent events): each event is written with its cursor as `id:`,
+// GET /epochs/stream (docs/reference/epoch-feed.md, WHATWG server-sent events): each event is written with its cursor as `id:`,
 // in commit order, from the position the caller gave (Last-Event-ID) or the current one. A heartbeat
 // comment (`: heartbeat lag=<ms since the hub last read the table>`) follows the first catch-up and then
 // the hub's successful reads of the table when nothing else was written lately, so a verifier that hears

@@ -1,9 +1,9 @@
-// Signing-key rotation (SPEC §3 JWKS, §5 POST /admin/keys/rotate). A normal rotation publishes the new
+// Signing-key rotation (docs/reference/endpoints.md JWKS, admin-api.md POST /admin/keys/rotate). A normal rotation publishes the new
 // key at once and lets it sign only after a pre-publication delay, so every verifier's JWKS has it first;
 // the old key keeps being published until every token it signed has expired. An emergency rotation signs
 // with the new key at once and removes the old ones: their tokens stop being active everywhere, because
 // introspection reads the key's state in the same query as the session, and the feed carries a key event
-// that makes every verifier drop the key (SPEC §4).
+// that makes every verifier drop the key (docs/reference/epoch-feed.md).
 import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { appendKeyRemovedEvent } from '../store/epochs.js'
@@ -44,7 +44,7 @@ export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOp
       if (removed.length > 0) {
         await trx.updateTable('signing_keys').set({ state: 'removed', retired_at: new Date(now), expires_at: new Date(now) })
           .where('kid', 'in', removed).execute()
-        // SPEC §4: verifiers learn of the removal from the feed, in commit order with the other events.
+        // docs/reference/epoch-feed.md: verifiers learn of the removal from the feed, in commit order with the other events.
         for (const removedKid of removed) await appendKeyRemovedEvent(trx, removedKid)
       }
       result = { kid, activates_at: new Date(now).toISOString(), retired: [], removed }

@@ -22,7 +22,7 @@ async function inBatches (run: () => Promise<number>): Promise<number> {
 export interface PurgeResult { sessions: number, assertions: number, events: number, usage: number }
 
 export async function purgeExpired (db: Db, options: { sessionRetentionS: number, feedRetentionS: number, usageRetentionDays?: number }): Promise<PurgeResult> {
-  // Usage first (SPEC §10); a session deleted below is counted in the same statement that deletes it.
+  // Usage first (docs/reference/review.md); a session deleted below is counted in the same statement that deletes it.
   await rollUpUsage(db)
   const usage = await purgeUsage(db, options.usageRetentionDays ?? 400)
   const sessions = await inBatches(async () => await purgeSessionsCountingUsage(db, options.sessionRetentionS, BATCH))

@@ -71,7 +71,7 @@ export function evaluateAccessToken (parsed: ParsedAccessToken, token: string, s
   if (state.status !== 'active') return { active: false, reason: 'disabled' }
   // Both must be current: the session's recorded epoch and the token's own claim (equal unless tampered with).
   if (state.session_epoch < state.current_epoch || parsed.claims.epoch < state.current_epoch) return { active: false, reason: 'stale' }
-  // SPEC §8: a delegated token also needs every actor current and active, and its parent token unrevoked.
+  // docs/reference/delegation.md: a delegated token also needs every actor current and active, and its parent token unrevoked.
   if (state.chain_live === false) return { active: false, reason: 'stale' }
   return { active: true, claims: parsed.claims }
 }

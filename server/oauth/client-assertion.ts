@@ -13,7 +13,7 @@ import { hasControlCharacters, isClientId } from './safe-text.js'
 export const ASSERTION_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
 const LEEWAY_S = 30
 // RFC 7523 §3 lets a server refuse an exp "unreasonably far in the future"; common clients (authlib)
-// sign exp = iat + 3600 by default, so an hour is reasonable (SPEC §3). The jti is kept that long.
+// sign exp = iat + 3600 by default, so an hour is reasonable (docs/reference/endpoints.md). The jti is kept that long.
 const MAX_LIFETIME_S = 3600
 const MAX_ASSERTION_LENGTH = 8192
 
@@ -42,7 +42,7 @@ async function verifyWith (jwk: JWK, alg: string | undefined, assertion: string,
   const { payload } = await jwtVerify(assertion, key, {
     issuer: clientId,
     subject: clientId,
-    // SPEC §3: ISSUER, the token endpoint, or the URL of the endpoint being called (authlib's default).
+    // docs/reference/endpoints.md: ISSUER, the token endpoint, or the URL of the endpoint being called (authlib's default).
     audience: [audiences.issuer, audiences.tokenEndpoint, audiences.calledEndpoint],
     algorithms: ASSERTION_ALGORITHMS,
     clockTolerance: LEEWAY_S,
@@ -94,7 +94,7 @@ export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: 
     const now = Math.floor(Date.now() / 1000)
     const exp = payload.exp as number
     if (exp > now + MAX_LIFETIME_S + LEEWAY_S) throw new InvalidClient({ cause: 'assertion exp is more than 60 minutes ahead' })
-    // jose checks iat in the future only with maxTokenAge; SPEC §3 allows 30 s of leeway on iat too.
+    // jose checks iat in the future only with maxTokenAge; docs/reference/endpoints.md allows 30 s of leeway on iat too.
     if (payload.iat !== undefined && payload.iat > now + LEEWAY_S) throw new InvalidClient({ cause: 'assertion issued in the future' })
     if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256 || hasControlCharacters(payload.jti)) {
       throw new InvalidClient({ cause: 'bad jti' })

@@ -26,7 +26,7 @@ export interface AuthenticatedClient {
   method: AuthMethod
   /** The presented token's session state, when a TokenRef was given (read in the same round trip). */
   session?: SessionState | null
-  /** Set when a platform's assertion authenticated the request (SPEC §7): its live context and its exp. */
+  /** Set when a platform's assertion authenticated the request (docs/reference/federation.md): its live context and its exp. */
   federated?: { ctx: Context, exp: number }
 }
 
@@ -39,7 +39,7 @@ export interface ClientAuthContext {
   throttle?: AuthThrottle
   /** Called once per failed authentication (metrics). */
   onFailure?: (method: AuthMethod | 'none') => void
-  /** Workload federation (SPEC §7): trusted platforms' assertions, when enabled. */
+  /** Workload federation (docs/reference/federation.md): trusted platforms' assertions, when enabled. */
   federation?: FederationDeps
 }
 
@@ -59,7 +59,7 @@ function formDecode (value: string): string {
 /**
  * The Basic credentials (RFC 7617 §2) as client_id and secret. They split at the LAST raw ":": Tally's
  * secrets never contain one, and many clients (authlib, Python requests) do not form-encode a client_id
- * like `urn:svc:a`, so both `urn:svc:a:<secret>` and `urn%3Asvc%3Aa:<secret>` work (SPEC §3).
+ * like `urn:svc:a`, so both `urn:svc:a:<secret>` and `urn%3Asvc%3Aa:<secret>` work (docs/reference/endpoints.md).
  */
 export function basicCredentials (authorization: string): { clientId: string, secret: string } {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization.trim())
@@ -69,7 +69,7 @@ export function basicCredentials (authorization: string): { clientId: string, se
   if (colon < 0) throw new InvalidClient({ cause: 'Basic credentials without a colon' })
   const clientId = formDecode(decoded.slice(0, colon))
   const secret = formDecode(decoded.slice(colon + 1))
-  // SPEC §3: a NUL or control character in a credential is a client error, refused before any lookup.
+  // docs/reference/endpoints.md: a NUL or control character in a credential is a client error, refused before any lookup.
   if (hasControlCharacters(clientId) || hasControlCharacters(secret)) throw new InvalidClient({ cause: 'control characters in Basic credentials' })
   return { clientId, secret }
 }
@@ -167,7 +167,7 @@ async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCred
     return { client, credentialId, method: presented.method, session }
   }
   const digest = hashSecret(ctx.secretHashKey, presented.secret)
-  // A client_id that cannot exist (SPEC §1) is never looked up: it cannot reach SQL, nor fail a grouped statement.
+  // A client_id that cannot exist (docs/reference/concepts.md) is never looked up: it cannot reach SQL, nor fail a grouped statement.
   const { client, session } = isClientId(presented.clientId) ? await ctx.clients.load(presented.clientId, token) : { client: undefined, session: null }
   const credentialId = secretMatches(client, digest)
   if (client === undefined || credentialId === undefined) throw new InvalidClient({ cause: 'unknown client or wrong secret' })

@@ -1,6 +1,6 @@
 // Public keys no client holds, one per key type an assertion may name. When the presented client is
 // unknown, inactive or has no key for the assertion, the assertion is verified against one of these, so
-// that the answer costs the same import and signature check as a known client's (SPEC §3: no measurable
+// that the answer costs the same import and signature check as a known client's (docs/reference/endpoints.md: no measurable
 // timing difference between known and unknown clients). Generated once per process, on first use.
 import { generateKeyPairSync } from 'node:crypto'
 import type { JWK } from 'jose'

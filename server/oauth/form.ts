@@ -47,7 +47,7 @@ export function parseForm (body: string): ParsedForm {
     const eq = pair.indexOf('=')
     const name = decode(eq < 0 ? pair : pair.slice(0, eq))
     const value = eq < 0 ? '' : decode(pair.slice(eq + 1))
-    // SPEC §3: NUL (which Postgres cannot store) or any control character is a client error, before SQL.
+    // docs/reference/endpoints.md: NUL (which Postgres cannot store) or any control character is a client error, before SQL.
     if (hasControlCharacters(name) || hasControlCharacters(value)) throw new InvalidRequest('parameters must not contain NUL or control characters')
     if (/[[\]]/.test(name)) throw new InvalidRequest('unsupported parameter name')
     if (seen.has(name) && !REPEATABLE.has(name)) throw new InvalidRequest(describeParameter('duplicate parameter', name))

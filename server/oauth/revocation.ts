@@ -1,4 +1,4 @@
-// RFC 7009 token revocation, with Tally's `identity` extension (SPEC §3): a client revokes its own
+// RFC 7009 token revocation, with Tally's `identity` extension (docs/reference/endpoints.md): a client revokes its own
 // tokens; an identity holding admin:revoke revokes any token, or every session of an identity by bumping
 // its epoch. Nothing here answers before the change is committed: a 200 means the revocation is stored.
 import { UnauthorizedClient, InvalidRequest } from '../errors.js'
@@ -21,7 +21,7 @@ export async function revokeToken (db: Db, issuer: string, caller: Client, token
   // The digest proves the presented bytes are the token Tally issued under this jti, not a forgery naming it.
   if (session === undefined || !digestsEqual(session.tokenHash, tokenDigest(token))) return
   // RFC 7009 §2.1: the server verifies that the token was issued to the client making the request.
-  // A delegated token was issued to its actor (SPEC §8): the outermost act.sub may revoke it too.
+  // A delegated token was issued to its actor (docs/reference/delegation.md): the outermost act.sub may revoke it too.
   if (session.identityId !== caller.id && parsed.claims.act?.sub !== caller.id && !mayRevokeAny(caller)) throw new UnauthorizedClient('the token was not issued to this client')
   if (session.revoked) return
   await commitChange(db, caller.id, async (change) => {

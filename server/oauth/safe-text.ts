@@ -1,8 +1,8 @@
 // What client input may look like before it goes near SQL. Postgres refuses NUL in text (error 22021), and
 // a statement that fails fails every lookup grouped with it (store/clients.ts), so input that cannot be a
-// stored value is refused here, per request, as the client error it is (SPEC §3: never a 5xx).
+// stored value is refused here, per request, as the client error it is (docs/reference/endpoints.md: never a 5xx).
 
-/** SPEC §1: 1–128 characters of [A-Za-z0-9._:-]. Anything else names no identity. */
+/** docs/reference/concepts.md: 1–128 characters of [A-Za-z0-9._:-]. Anything else names no identity. */
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 // C0 controls and DEL: never part of a credential, a parameter, a JWT header member or a claim Tally binds.

@@ -1,4 +1,4 @@
-// Guards the admin API (SPEC §5) with Tally's own tokens for urn:tally:admin, checked by the same strict
+// Guards the admin API (docs/reference/admin-api.md) with Tally's own tokens for urn:tally:admin, checked by the same strict
 // path as /introspect: revoking an admin's token or narrowing its entitlements takes effect at its next
 // request. RFC 6750 §3.1: a missing or inactive token is 401 invalid_token; a missing scope 403.
 import fp from 'fastify-plugin'

@@ -19,7 +19,7 @@ function clientErrorDescription (err: FastifyError): string {
 }
 
 // Ajv's additionalProperties message ("body must NOT have additional properties") does not say which
-// member; SPEC §5 wants a bad body's message to name the field.
+// member; docs/reference/admin-api.md wants a bad body's message to name the field.
 function validationDescription (err: FastifyError): string {
   const first = err.validation?.[0] as { keyword?: string, instancePath?: string, params?: { additionalProperty?: unknown } } | undefined
   const member = first?.params?.additionalProperty

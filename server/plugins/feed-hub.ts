@@ -1,4 +1,4 @@
-// The epoch-feed hub as its own plugin (SPEC §4): one EpochFeed per instance, started with the app and
+// The epoch-feed hub as its own plugin (docs/reference/epoch-feed.md): one EpochFeed per instance, started with the app and
 // closed before it, decorated as `app.epochFeed` for the feed routes and for /metrics. Routes and metrics
 // depend on this plugin; neither imports the other.
 import fp from 'fastify-plugin'

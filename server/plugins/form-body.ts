@@ -1,4 +1,4 @@
-// application/x-www-form-urlencoded for the OAuth endpoints (SPEC §3): a 64 KiB limit, strict parsing,
+// application/x-www-form-urlencoded for the OAuth endpoints (docs/reference/endpoints.md): a 64 KiB limit, strict parsing,
 // and a preHandler that refuses any other media type with invalid_request. The media type is matched
 // case-insensitively (RFC 9110 §8.3.1).
 import fp from 'fastify-plugin'

@@ -1,4 +1,4 @@
-// GET /metrics (SPEC §6): Prometheus text, no auth — expose it on internal networks only. One registry per
+// GET /metrics (docs/reference/operations.md): Prometheus text, no auth — expose it on internal networks only. One registry per
 // app, so several instances in one process (tests) keep their own counts.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'

@@ -1,4 +1,4 @@
-// The epoch feed (SPEC §4): GET /epochs (snapshot), GET /epochs?after=&wait= (long-poll) and
+// The epoch feed (docs/reference/epoch-feed.md): GET /epochs (snapshot), GET /epochs?after=&wait= (long-poll) and
 // GET /epochs/stream (server-sent events), each also as POST with a form body so that every client
 // authentication method works. Callers: introspectors of at least one resource, and admins.
 import fp from 'fastify-plugin'
@@ -18,7 +18,7 @@ const MAX_WAIT_S = 30
 const KEY_CLOCK_SKEW_S = 60
 const WAIT = /^\d{1,2}(\.\d{1,3})?$/
 
-/** SPEC §4: the caller must introspect at least one resource, or be an admin (admin:read). */
+/** docs/reference/epoch-feed.md: the caller must introspect at least one resource, or be an admin (admin:read). */
 async function authorizeFeedCaller (app: FastifyInstance, request: FastifyRequest, params: FormParams): Promise<void> {
   const presented = presentedCredentials(request.headers.authorization, params)
   const { client } = await authenticateClient(app.tally.clientAuth, presented, { sourceAddress: request.ip, endpoint: request.routeOptions.url ?? '/epochs' })

@@ -1,4 +1,4 @@
-// SPEC §6: /healthz says the process is up; /readyz that the database answers and keys are loaded.
+// docs/reference/operations.md: /healthz says the process is up; /readyz that the database answers and keys are loaded.
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { TemporarilyUnavailable } from '../errors.js'

@@ -1,5 +1,5 @@
 // RFC 8414 authorization server metadata: lists only what really works. `authorization_endpoint` and
-// `response_types_supported` are there because the MCP SDK's schema requires both (SPEC §9): the endpoint
+// `response_types_supported` are there because the MCP SDK's schema requires both (docs/reference/mcp.md): the endpoint
 // answers every request with an RFC 6749 error (routes/authorize.ts), and the list of response types it
 // supports is honestly empty.
 import type { FastifyInstance } from 'fastify'

@@ -21,7 +21,7 @@ export default async function revokeRoute (app: FastifyInstance): Promise<void> 
       throw new InvalidRequest('token is required')
     }
     // RFC 7009 §2.2 asks for HTTP 200 and says nothing of the body: `{}` as JSON, which every common
-    // client parses (simple-oauth2 fails on an empty body) — SPEC §3.
+    // client parses (simple-oauth2 fails on an empty body) — docs/reference/endpoints.md.
     return await reply.code(200).type('application/json').send({})
   })
 }

@@ -1,4 +1,4 @@
-// POST /token (RFC 6749 §3.2). Order per SPEC §3: body checks, then client authentication, then the grant.
+// POST /token (RFC 6749 §3.2). Order per docs/reference/endpoints.md: body checks, then client authentication, then the grant.
 import type { FastifyInstance } from 'fastify'
 import { UnsupportedGrantType, InvalidRequest } from '../errors.js'
 import { authenticateClient, presentedCredentials } from '../oauth/client-auth.js'

@@ -1,4 +1,4 @@
-// The append-only audit log (SPEC §5). Written in the same transaction as the change it records
+// The append-only audit log (docs/reference/admin-api.md). Written in the same transaction as the change it records
 // (commitChange's `change.audit`). Contracts as in identities.ts.
 import type { Db } from './database.js'
 

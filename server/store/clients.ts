@@ -117,7 +117,7 @@ const NO_CLIENT: ClientLookup = { client: undefined, session: null }
  * (one round trip for all of them). Each lookup still starts after its request arrived, so what it reads
  * is as fresh as a query of its own: strict consistency is kept.
  *
- * One member can never fail the others: input no row could match (a client_id outside SPEC §1, a jti that
+ * One member can never fail the others: input no row could match (a client_id outside docs/reference/concepts.md, a jti that
  * is not a UUID, a kid with control characters — Postgres refuses NUL in text) never enters the statement,
  * and if a grouped statement fails anyway, each member is retried alone, so a failure stays with the
  * request that caused it. A database that is down fails them all at once (503), without retries.

@@ -1,4 +1,4 @@
-// Credentials in the admin API (SPEC §1, §5): never the secret hash. The hot-path read of credentials for
+// Credentials in the admin API (docs/reference/concepts.md, admin-api.md): never the secret hash. The hot-path read of credentials for
 // client authentication is in clients.ts. Contracts as in identities.ts.
 import { sql } from 'kysely'
 import type { Db } from './database.js'
@@ -11,7 +11,7 @@ export interface CredentialRow {
   type: 'client_secret' | 'jwk' | 'federated'
   secret_prefix: string | null
   jwk: unknown
-  /** Federated credentials (SPEC §7) only. */
+  /** Federated credentials (docs/reference/federation.md) only. */
   issuer: string | null
   subject: string | null
   match: unknown

@@ -52,7 +52,7 @@ export interface CredentialTable {
   secret_hash: Uint8Array | null
   secret_prefix: string | null
   jwk: Json | null
-  // Federated credentials (SPEC §7; migration 2026_12_01_13_00_00_federation).
+  // Federated credentials (docs/reference/federation.md; migration 2026_12_01_13_00_00_federation).
   trust_id: ColumnType<string | null, string | undefined, string | null>
   issuer: ColumnType<string | null, string | undefined, string | null>
   subject: ColumnType<string | null, string | undefined, string | null>
@@ -87,7 +87,7 @@ export interface SessionTable {
   token_hash: Uint8Array
   kid: string
   revoked_at: Timestamp | null
-  /** The entitlements the token carried (usage for the access review, SPEC §10). */
+  /** The entitlements the token carried (usage for the access review, docs/reference/review.md). */
   entitlement_ids: ColumnType<string[] | null, string[] | null | undefined, string[] | null>
 }
 
@@ -133,7 +133,7 @@ export interface UsedAssertionTable {
   exp: Timestamp
 }
 
-/** A trusted platform issuer (SPEC §7). */
+/** A trusted platform issuer (docs/reference/federation.md). */
 export interface TrustTable {
   id: Generated<string>
   issuer: string
@@ -189,7 +189,7 @@ export interface StoreOptions {
   pgliteDataDump?: Blob
 }
 
-// node-postgres waits forever for a connection by default; these bound every wait (SPEC §3: never a hang).
+// node-postgres waits forever for a connection by default; these bound every wait (docs/reference/errors.md: never a hang).
 const CONNECT_TIMEOUT_MS = 2000
 const STATEMENT_TIMEOUT_MS = 5000
 

@@ -1,4 +1,4 @@
-// Delegations (SPEC §8) and the sessions of tokens exchanged under them (RFC 8693). Every statement that
+// Delegations (docs/reference/delegation.md) and the sessions of tokens exchanged under them (RFC 8693). Every statement that
 // touches the delegations table or the chain columns of sessions lives here.
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from './database.js'

@@ -1,4 +1,4 @@
-// Entitlements (SPEC §1, §5): identity × resource × scopes, conditions, expiry. Contracts as in identities.ts.
+// Entitlements (docs/reference/concepts.md, admin-api.md): identity × resource × scopes, conditions, expiry. Contracts as in identities.ts.
 // Writers follow commitChange's lock order: the resource (share or update), then the identity, then these rows.
 import { sql } from 'kysely'
 import type { Holding } from '../entitlements/narrowing.js'

@@ -65,7 +65,7 @@ export async function bumpEpoch (trx: Db, identityId: string, reason: string): P
   return epoch
 }
 
-/** Records a signing key's emergency removal in the feed, in the transaction that removes it (SPEC §4). */
+/** Records a signing key's emergency removal in the feed, in the transaction that removes it (docs/reference/epoch-feed.md). */
 export async function appendKeyRemovedEvent (trx: Db, kid: string): Promise<void> {
   await appendFeedEvents(trx, [{ type: 'key', kid }])
 }

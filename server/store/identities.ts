@@ -1,4 +1,4 @@
-// Identities (SPEC §1, §5): an identity is named by its UUID or by its client_id. Contracts in the style of
+// Identities (docs/reference/concepts.md, admin-api.md): an identity is named by its UUID or by its client_id. Contracts in the style of
 // fosite's storage interfaces: what each function reads, what it locks, what consistency it gives. All take
 // `db` first so a transaction can be passed in; "locks" means row locks held until that transaction ends.
 import { sql } from 'kysely'

@@ -1,4 +1,4 @@
-// Resources (SPEC §1, §5): named by UUID or by identifier; their introspectors. Contracts as in identities.ts.
+// Resources (docs/reference/concepts.md, admin-api.md): named by UUID or by identifier; their introspectors. Contracts as in identities.ts.
 import { sql } from 'kysely'
 import type { Db, ResourceRow } from './database.js'
 import { isUuid } from './identities.js'
@@ -34,7 +34,7 @@ export interface NewResource { identifier: string, name: string | null, scopes: 
 
 /** Inserts a resource; undefined when one with this identifier exists (no error, no row). */
 export async function insertResource (trx: Db, r: NewResource): Promise<ResourceRow | undefined> {
-  // identifier_key: the RFC 3986 §6.2 form (SPEC §3), unique, so an equivalent spelling is a conflict too;
+  // identifier_key: the RFC 3986 §6.2 form (docs/reference/endpoints.md), unique, so an equivalent spelling is a conflict too;
   // no column named, so either unique index turns a concurrent duplicate into `undefined` rather than a 5xx.
   return await trx.insertInto('resources').values({ identifier: r.identifier, identifier_key: resourceKey(r.identifier), name: r.name, scopes: r.scopes, max_token_ttl_s: r.maxTokenTtlS })
     .onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst()

@@ -1,4 +1,4 @@
-// Trusts and federated credentials (SPEC §7). Trusts live in the database, never only in memory: several
+// Trusts and federated credentials (docs/reference/federation.md). Trusts live in the database, never only in memory: several
 // instances share one Postgres, and removing a trust must stop every instance at once.
 import { sql } from 'kysely'
 import type { Db, TrustRow } from './database.js'

@@ -1,4 +1,4 @@
-// Usage for the access review (SPEC §10): when each identity last got a token, and when each credential,
+// Usage for the access review (docs/reference/review.md): when each identity last got a token, and when each credential,
 // entitlement and scope of an entitlement was last carried by one.
 //
 // Nothing is written on the /token hot path beyond the session row it writes anyway (which now names the

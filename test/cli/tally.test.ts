@@ -1,4 +1,4 @@
-// The `tally` command (SPEC §10), run as the real binary against Tally listening on a real port: the
+// The `tally` command (docs/reference/review.md), run as the real binary against Tally listening on a real port: the
 // README walk-through end to end, tables and --json, the server's error and a non-zero exit on failure.
 import t from 'tap'
 import { execFile } from 'node:child_process'

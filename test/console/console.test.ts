@@ -1,4 +1,4 @@
-// The console (SPEC §10) in Debian's Chromium driven by playwright-core: sign in, find an unused scope in
+// The console (docs/reference/review.md) in Debian's Chromium driven by playwright-core: sign in, find an unused scope in
 // the review, remove it in one click, see the new epoch and the identity's old token turn inactive; the
 // page never stores the token and is served under a strict CSP. Screenshots go to docs/console/.
 import t from 'tap'

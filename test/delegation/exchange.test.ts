@@ -1,4 +1,4 @@
-// The token-exchange grant (RFC 8693, SPEC §8): the two-hop chain subject → a → b, what the new tokens
+// The token-exchange grant (RFC 8693, docs/reference/delegation.md): the two-hop chain subject → a → b, what the new tokens
 // carry, every error with its exact status and body, and that every party of the chain stays live at
 // /introspect: a bump of any party, a removed delegation, a revoked root, a disabled actor.
 import t from 'tap'

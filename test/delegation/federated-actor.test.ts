@@ -1,4 +1,4 @@
-// The actor may authenticate any way (SPEC §8), including with its platform's token (SPEC §7): a Kubernetes
+// The actor may authenticate any way (docs/reference/delegation.md), including with its platform's token (docs/reference/federation.md): a Kubernetes
 // workload with no secret exchanges a service's token; the result is capped by the assertion's exp, and
 // revoking the workload's federated credential (a bump of the actor) makes the derived token inactive.
 // An actor_token, when given, must be an active token of the authenticated client.

@@ -1,4 +1,4 @@
-// What an identity may hold (SPEC §1 "entitlement"), as a table.
+// What an identity may hold (docs/reference/concepts.md "entitlement"), as a table.
 import t from 'tap'
 import { checkHoldable, type EntitlementInput } from '../../server/entitlements/holdable.js'
 import type { ResourceRow } from '../../server/store/database.js'

@@ -1,4 +1,4 @@
-// What counts as narrowing (SPEC §1 "epoch"), as a table.
+// What counts as narrowing (docs/reference/concepts.md "epoch"), as a table.
 import t from 'tap'
 import { narrows, type Holding } from '../../server/entitlements/narrowing.js'
 

@@ -1,4 +1,4 @@
-// RFC 3986 §6.2.2–6.2.3 equivalence of resource identifiers (SPEC §3): a table of spellings that name one
+// RFC 3986 §6.2.2–6.2.3 equivalence of resource identifiers (docs/reference/endpoints.md): a table of spellings that name one
 // resource, and of spellings that stay distinct.
 import t from 'tap'
 import { equivalentResource, resourceKey } from '../../server/entitlements/resource-identifier.js'

@@ -1,4 +1,4 @@
-// Which entitlements a token request gets (SPEC §3): resource choice, scopes, lifetime caps, conditions.
+// Which entitlements a token request gets (docs/reference/endpoints.md): resource choice, scopes, lifetime caps, conditions.
 import t from 'tap'
 import { decideTokenEntitlements, type TokenRequestFacts } from '../../server/entitlements/token-entitlements.js'
 import type { ClientEntitlement } from '../../server/store/clients.js'
@@ -12,19 +12,19 @@ const facts = (over: Partial<TokenRequestFacts>): TokenRequestFacts =>
 t.test('decisions', async (t) => {
   const cases: Array<[string, TokenRequestFacts, object]> = [
     ['the only resource, every held scope', facts({ entitlements: [e('urn:a', ['read', 'write'])] }),
-      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read', 'write'], entitlements: [{ resource: 'urn:a', scopes: ['read', 'write'] }], expS: NOW_S + 600 }],
+      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read', 'write'], entitlements: [{ resource: 'urn:a', scopes: ['read', 'write'] }], entitlementIds: ['e-urn:a-read+write'], expS: NOW_S + 600 }],
     ['the requested resource among several, a requested scope', facts({ entitlements: [e('urn:a', ['read']), e('urn:b', ['read', 'write'])], requestedResource: 'urn:b', scope: 'write' }),
-      { resource: 'urn:b', resourceId: 'id-urn:b', scopes: ['write'], entitlements: [{ resource: 'urn:b', scopes: ['write'] }], expS: NOW_S + 600 }],
+      { resource: 'urn:b', resourceId: 'id-urn:b', scopes: ['write'], entitlements: [{ resource: 'urn:b', scopes: ['write'] }], entitlementIds: ['e-urn:b-read+write'], expS: NOW_S + 600 }],
     ['conditions travel; only entitlements that back a granted scope', facts({ entitlements: [e('urn:a', ['read'], { conditions: { env: 'dev' } }), e('urn:a', ['write'])], scope: 'read' }),
-      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'], conditions: { env: 'dev' } }], expS: NOW_S + 600 }],
+      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'], conditions: { env: 'dev' } }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 600 }],
     ['identity ttl, under the resource cap and the global cap', facts({ entitlements: [e('urn:a', ['read'], { resourceMaxTtlS: 300 })], identityTtlS: 900 }),
-      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], expS: NOW_S + 300 }],
+      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 300 }],
     ['the global cap', facts({ entitlements: [e('urn:a', ['read'])], identityTtlS: 86_400 }),
-      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], expS: NOW_S + 3600 }],
+      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 3600 }],
     ['an entitlement expiry caps exp and travels', facts({ entitlements: [e('urn:a', ['read'], { expiresAt: NOW_S + 60 })] }),
-      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'], expires_at: NOW_S + 60 }], expS: NOW_S + 60 }],
+      { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'], expires_at: NOW_S + 60 }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 60 }],
     ['an entitlement expiring this second is ignored', facts({ entitlements: [e('urn:a', ['read'], { expiresAt: NOW_S }), e('urn:b', ['read'])] }),
-      { resource: 'urn:b', resourceId: 'id-urn:b', scopes: ['read'], entitlements: [{ resource: 'urn:b', scopes: ['read'] }], expS: NOW_S + 600 }]
+      { resource: 'urn:b', resourceId: 'id-urn:b', scopes: ['read'], entitlements: [{ resource: 'urn:b', scopes: ['read'] }], entitlementIds: ['e-urn:b-read'], expS: NOW_S + 600 }]
   ]
   const failures: string[] = []
   for (const [name, input, expected] of cases) {

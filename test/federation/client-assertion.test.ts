@@ -1,4 +1,4 @@
-// SPEC §7 through RFC 7523 §2.2: a platform's token as client_assertion wherever private_key_jwt works —
+// docs/reference/federation.md through RFC 7523 §2.2: a platform's token as client_assertion wherever private_key_jwt works —
 // /token (client_credentials), /introspect, /revoke and the epoch feed. Failures are §3's one invalid_client.
 import t from 'tap'
 import { adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'

@@ -1,4 +1,4 @@
-// The pure parts of SPEC §7's context: claim paths (longest run of names that is a key wins), the flat
+// The pure parts of docs/reference/federation.md's context: claim paths (longest run of names that is a key wins), the flat
 // context (missing → left out, non-strings JSON-encoded), and conditions against it.
 import t from 'tap'
 import { buildContext, claimAt } from '../../server/federation/claims-context.js'

@@ -1,4 +1,4 @@
-// Fetching platforms' keys (SPEC §7): discovery (OIDC, then RFC 8414), caching by HTTP headers within
+// Fetching platforms' keys (docs/reference/federation.md): discovery (OIDC, then RFC 8414), caching by HTTP headers within
 // bounds, single-flight, rate-limited refetch on an unknown kid, no redirects, bounded size and time, and
 // 503 + Retry-After when the keys are needed and cannot be had. Against a real HTTP issuer on 127.0.0.1.
 import t from 'tap'

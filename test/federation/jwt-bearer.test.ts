@@ -1,4 +1,4 @@
-// SPEC §7 through the RFC 7523 §2.1 grant: a workload with no Tally secret presents its platform's token
+// docs/reference/federation.md through the RFC 7523 §2.1 grant: a workload with no Tally secret presents its platform's token
 // (Kubernetes projected service-account tokens and GitHub Actions OIDC tokens, from a real local issuer
 // over HTTP) and gets a token carrying only the entitlements its live context satisfies.
 import t from 'tap'
@@ -109,7 +109,7 @@ t.test('client_id picks the identity when the assertion matches several', async 
   t.ok(a.id !== b.id)
 })
 
-t.test('every rejection of SPEC §7, with its exact status and error', async (t) => {
+t.test('every rejection of docs/reference/federation.md, with its exact status and error', async (t) => {
   const app = await build(root)
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
@@ -174,7 +174,7 @@ t.test('the grant allows no other client authentication and needs an assertion',
   t.strictSame(withBasic.json(), { error: 'invalid_request', error_description: 'client authentication is not allowed with the jwt-bearer grant' })
   const withSecret = await jwtBearer(app, assertion, { client_id: 'admin', client_secret: ADMIN_SECRET })
   t.strictSame([withSecret.statusCode, withSecret.json().error], [400, 'invalid_request'])
-  // Client authentication still comes first (SPEC §3): a wrong secret is the usual 401.
+  // Client authentication still comes first (docs/reference/endpoints.md): a wrong secret is the usual 401.
   assertInvalidClient(t, await jwtBearer(app, assertion, {}, { authorization: basic('admin', 'tly_wrong') }), 'a wrong secret with the grant')
   const missing = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer' })
   t.equal(missing.statusCode, 400)

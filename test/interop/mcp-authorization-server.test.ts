@@ -1,4 +1,4 @@
-// Tally as the MCP SDK sees it (SPEC §9, §3): metadata its schema accepts, an authorization endpoint that
+// Tally as the MCP SDK sees it (docs/reference/mcp.md, endpoints.md): metadata its schema accepts, an authorization endpoint that
 // only ever answers RFC 6749 errors, and resource identifiers matched under RFC 3986 equivalence.
 import t from 'tap'
 import type { InjectOptions } from 'fastify'

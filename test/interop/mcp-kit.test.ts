@@ -1,4 +1,4 @@
-// The verifier's MCP kit on fastify (SPEC §9), with a verifier whose answers the test chooses: the RFC 9728
+// The verifier's MCP kit on fastify (docs/reference/mcp.md), with a verifier whose answers the test chooses: the RFC 9728
 // route, and the preHandler's statuses and challenges for each refusal.
 import t from 'tap'
 import Fastify from 'fastify'

@@ -1,4 +1,4 @@
-// The official MCP SDK against Tally and the example MCP server (SPEC §9), on real ports: discovery from
+// The official MCP SDK against Tally and the example MCP server (docs/reference/mcp.md), on real ports: discovery from
 // the MCP server's 401 through RFC 9728 and RFC 8414 metadata to /token with `resource`, for a secret and
 // for private_key_jwt; a tool call; revoke-sessions refusing the agent's same token within a second;
 // 403 insufficient_scope with the challenge.

@@ -80,7 +80,7 @@ t.test('errors reach the client as RFC 6749 §5.2 bodies', async (t) => {
   const right = await discover(svc.clientId, client.ClientSecretBasic(svc.secret))
   await t.rejects(client.clientCredentialsGrant(right, { resource, scope: 'write' }), { error: 'invalid_scope', status: 400 } as object as Error, 'scope not entitled → invalid_scope')
 
-  // Over a real socket, a body over 64 KiB gets an answer the client can read (SPEC §3).
+  // Over a real socket, a body over 64 KiB gets an answer the client can read (docs/reference/endpoints.md).
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${svc.clientId}:${svc.secret}`).toString('base64') },

@@ -1,4 +1,4 @@
-// private_key_jwt (RFC 7523 §3, SPEC §3) on /token, /introspect and /revoke: public JWKs registered
+// private_key_jwt (RFC 7523 §3, docs/reference/endpoints.md) on /token, /introspect and /revoke: public JWKs registered
 // through the admin API (EC P-256, Ed25519, RSA-2048), and every bad assertion — replayed, expired,
 // too long-lived, wrong audience, symmetric or unsigned, unknown key — is 401 invalid_client.
 import { createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto'

@@ -1,4 +1,4 @@
-// GET /metrics (SPEC §6): Prometheus text with the counters and histograms operators need.
+// GET /metrics (docs/reference/operations.md): Prometheus text with the counters and histograms operators need.
 import t from 'tap'
 import { adminToken, basic, build, FORM_TYPE, requestToken, ADMIN_SECRET } from '../helper.js'
 

@@ -1,4 +1,4 @@
-// Graceful shutdown (SPEC §6): closing under load finishes every accepted request — each 200 has its
+// Graceful shutdown (docs/reference/operations.md): closing under load finishes every accepted request — each 200 has its
 // session stored — and refuses new ones cleanly; SIGTERM exits 0.
 import t from 'tap'
 import { spawn } from 'node:child_process'

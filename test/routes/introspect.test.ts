@@ -1,4 +1,4 @@
-// POST /introspect (RFC 7662, SPEC §3): the active response, and exactly {"active": false} for every
+// POST /introspect (RFC 7662, docs/reference/endpoints.md): the active response, and exactly {"active": false} for every
 // inactive reason — tokens an attacker can make, and "genuine" tokens (signed with Tally's key and
 // recorded as sessions) that carry a claim or header Tally must still refuse.
 import { randomUUID, createPublicKey } from 'node:crypto'
@@ -42,7 +42,7 @@ async function isActive (token: string, caller = rs): Promise<boolean> {
   return res.statusCode === 200 && res.json().active === true
 }
 
-t.test('an active token: exactly the SPEC §3 members, with the token\'s values', async (t) => {
+t.test('an active token: exactly the docs/reference/endpoints.md members, with the token\'s values', async (t) => {
   const { svc, token } = await freshSvc()
   const claims = decodePayload(token)
   const res = await introspectAs(app, rs, token)

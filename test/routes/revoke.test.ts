@@ -1,4 +1,4 @@
-// POST /revoke (RFC 7009, SPEC §3): a client revokes its own tokens, admin:revoke revokes any token or
+// POST /revoke (RFC 7009, docs/reference/endpoints.md): a client revokes its own tokens, admin:revoke revokes any token or
 // every session of an identity (`identity=`), and nothing else is revoked. Revocations are durable,
 // published to the epoch feed and the audit log, and visible in the admin sessions view.
 import { randomUUID } from 'node:crypto'

@@ -1,4 +1,4 @@
-// POST /token (SPEC §3): RFC 6749 §4.4 client credentials with RFC 8707 resource indicators, RFC 9068
+// POST /token (docs/reference/endpoints.md): RFC 6749 §4.4 client credentials with RFC 8707 resource indicators, RFC 9068
 // access tokens, and every error path. One app and one database for the whole file.
 import t from 'tap'
 import { createLocalJWKSet, jwtVerify } from 'jose'
@@ -154,7 +154,7 @@ t.test('Basic credentials: a ":" in client_id travels as %3A, or raw (split at t
   t.equal(res.statusCode, 200)
   t.equal(decodePayload(res.json().access_token).client_id, clientId)
 
-  // Unencoded (authlib, Python requests): secrets never hold a ":", so the last one ends the client_id (SPEC §3).
+  // Unencoded (authlib, Python requests): secrets never hold a ":", so the last one ends the client_id (docs/reference/endpoints.md).
   const raw = 'Basic ' + Buffer.from(`${clientId}:${client.secret}`).toString('base64')
   const rawRes = await postToken(app, { authorization: raw, 'content-type': FORM_TYPE }, form({ grant_type: 'client_credentials' }))
   t.equal(rawRes.statusCode, 200, 'raw colons: 200')

@@ -1,4 +1,4 @@
-// Nothing secret is stored in clear (SPEC §1, §2; STYLE §5): client secrets only as keyed hashes, private
+// Nothing secret is stored in clear (docs/reference/concepts.md, configuration.md; STYLE §5): client secrets only as keyed hashes, private
 // signing keys only as AES-256-GCM ciphertexts under TALLY_KEY_ENCRYPTION_KEY, tokens only as digests.
 import t from 'tap'
 import { createPrivateKey, createPublicKey } from 'node:crypto'

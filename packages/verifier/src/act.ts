@@ -1,4 +1,4 @@
-// Delegated tokens (RFC 8693 §4.1, SPEC §8): `act` names the acting party, with earlier actors nested
+// Delegated tokens (RFC 8693 §4.1, docs/reference/delegation.md): `act` names the acting party, with earlier actors nested
 // inside, and Tally puts each actor's epoch in it. A delegated token is live only while EVERY party is:
 // the subject (`sub`/`epoch`, checked like any token) and each actor against the same feed view.
 

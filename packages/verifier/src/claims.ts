@@ -1,4 +1,4 @@
-// The claims of a Tally access token (RFC 9068 §2.2, SPEC §3), checked beyond what jwtVerify does.
+// The claims of a Tally access token (RFC 9068 §2.2, docs/reference/access-token.md), checked beyond what jwtVerify does.
 import type { JWTPayload } from 'jose'
 import { isWellFormedAct, type ActorClaim } from './act.js'
 
@@ -24,9 +24,9 @@ export interface AccessTokenClaims extends JWTPayload {
   /** The identity's epoch when the token was minted. */
   epoch: number
   entitlements: TokenEntitlement[]
-  /** The workload's live context, in tokens minted from a platform's assertion (SPEC §7). */
+  /** The workload's live context, in tokens minted from a platform's assertion (docs/reference/federation.md). */
   ctx?: Record<string, string>
-  /** A delegated token's acting party, earlier actors nested inside (RFC 8693 §4.1, SPEC §8). */
+  /** A delegated token's acting party, earlier actors nested inside (RFC 8693 §4.1, docs/reference/delegation.md). */
   act?: ActorClaim
 }
 

@@ -1,4 +1,4 @@
-// Keeps an EpochView in step with Tally's epoch feed (SPEC §4): a snapshot, then the events after its
+// Keeps an EpochView in step with Tally's epoch feed (docs/reference/epoch-feed.md): a snapshot, then the events after its
 // cursor over server-sent events (or long-polling), reconnecting from the last cursor with backoff. A
 // cursor the server no longer keeps (410) means a new snapshot. Freshness advances only on what proves
 // the server had read its table: a snapshot, an event, a heartbeat (less the lag it reports), a poll.

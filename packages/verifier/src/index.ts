@@ -1,5 +1,5 @@
 /**
- * Local verification of Tally access tokens for resource servers (SPEC §4), importable as
+ * Local verification of Tally access tokens for resource servers (docs/reference/verifier.md), importable as
  * `tally-verifier` (and as `tally/verifier` from Tally's own package). Signatures are checked against the JWKS (cached, refetched on an unknown `kid`);
  * `iss`, `aud`, `typ`, `exp` and scopes locally; `epoch`, `jti` and the signing key against a view of Tally's epoch feed,
  * so a revocation or a narrowing change reaches the verifier within milliseconds — and a verifier whose
@@ -38,10 +38,10 @@ export type { FeedTransport } from './feed-client.js'
 export type { PrivateKeyInput } from './http.js'
 export { TallyVerifierError, VerifierConfigError, DiscoveryError, TallyHttpError } from './errors.js'
 export { tallyAuth, type TallyAuthOptions } from './fastify.js'
-// The MCP kit (SPEC §9); the SDK stays an optional peer dependency, loaded only by createMcpTokenVerifier.
+// The MCP kit (docs/reference/mcp.md); the SDK stays an optional peer dependency, loaded only by createMcpTokenVerifier.
 export * from './mcp/index.js'
 
-/** Why a token is not accepted (SPEC §4). */
+/** Why a token is not accepted (docs/reference/verifier.md). */
 export type InactiveReason = 'stale' | 'revoked' | 'expired' | 'invalid' | 'insufficient_scope' | 'feed_unavailable'
 
 export type VerifyResult =
@@ -126,7 +126,7 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
   const cache = new TokenCache(options.cacheSize ?? 10_000)
   const headers = new Map<string, { alg: string, kid: string }>()
   const view = new EpochView()
-  // SPEC §4: a removed key and every verification made with it go at once. First sight and every re-check
+  // docs/reference/verifier.md: a removed key and every verification made with it go at once. First sight and every re-check
   // also consult the view, so nothing jose still caches (its JWKS for 10 minutes) can bring the key back.
   view.onKeyRemoved = (kid) => {
     keys.drop(kid, options.onError ?? (() => {}))
@@ -191,7 +191,7 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     return await verifyJwsSignature(alg, key, jws) ? undefined : 'invalid'
   }
 
-  // The view is too old: SPEC §4 says refuse, or ask the server (which is strictly consistent).
+  // The view is too old: docs/reference/verifier.md says refuse, or ask the server (which is strictly consistent).
   async function introspect (token: string): Promise<VerifyResult | undefined> {
     try {
       const res = await client.request(introspectionEndpoint as string, { token }, { forcePost: true })
@@ -223,7 +223,7 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     } else {
       if (view.isRevoked(claims.jti)) return inactive('revoked')
       if (claims.epoch < view.epochOf(claims.sub)) return inactive('stale')
-      // SPEC §8: every actor of a delegated token must be current too.
+      // docs/reference/delegation.md: every actor of a delegated token must be current too.
       if (hasStaleActor(claims.act, (sub) => view.epochOf(sub))) return inactive('stale')
     }
     if (scopes !== undefined) for (const scope of scopes) if (!entry.scopes.has(scope)) return inactive('insufficient_scope')

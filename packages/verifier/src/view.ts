@@ -1,4 +1,4 @@
-// The verifier's copy of the feed's state (SPEC §4): the current epoch of every identity above 1, the
+// The verifier's copy of the feed's state (docs/reference/epoch-feed.md): the current epoch of every identity above 1, the
 // revoked token ids not yet expired, the signing keys removed in an emergency, the cursor they are current
 // at, and since when they are known fresh.
 

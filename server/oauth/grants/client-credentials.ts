@@ -31,7 +31,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     defaultTtlS: ctx.config.tokenTtlDefaultS,
     maxTtlS: ctx.config.tokenTtlMaxS,
     nowS: now,
-    // SPEC §7: from a platform's assertion, only what its live context satisfies, never past its exp.
+    // docs/reference/federation.md: from a platform's assertion, only what its live context satisfies, never past its exp.
     ...(federated !== undefined && { context: federated.ctx, notAfterS: federated.exp })
   })
   const exp = decision.expS

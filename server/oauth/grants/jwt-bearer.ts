@@ -1,4 +1,4 @@
-// RFC 7523 §2.1 JWT bearer grant with a platform's token (SPEC §7): the assertion IS the authentication,
+// RFC 7523 §2.1 JWT bearer grant with a platform's token (docs/reference/federation.md): the assertion IS the authentication,
 // so no other client authentication is allowed; client_id only picks the identity when the assertion
 // matches federated credentials of several. The token is then minted exactly as for client_credentials,
 // with the entitlements the assertion's live context satisfies and no later exp than the assertion's.
@@ -14,8 +14,8 @@ export const parameters = ['assertion', 'scope', 'resource', 'audience', 'client
 
 export async function authenticate (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string): Promise<AuthenticatedClient> {
   if (presented !== undefined) {
-    // SPEC §3: client authentication comes before the grant, so bad credentials are still a 401; good
-    // ones are refused all the same — the assertion is this grant's only authentication (SPEC §7).
+    // docs/reference/endpoints.md: client authentication comes before the grant, so bad credentials are still a 401; good
+    // ones are refused all the same — the assertion is this grant's only authentication (docs/reference/federation.md).
     await authenticateClient(ctx, presented, { sourceAddress, endpoint: '/token' })
     throw new InvalidRequest('client authentication is not allowed with the jwt-bearer grant')
   }

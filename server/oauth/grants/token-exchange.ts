@@ -1,4 +1,4 @@
-// RFC 8693 §2 token exchange, for delegation (SPEC §8): the authenticated client (the actor) presents an
+// RFC 8693 §2 token exchange, for delegation (docs/reference/delegation.md): the authenticated client (the actor) presents an
 // active Tally token of a subject, and gets a token that names both — `sub` the subject, `act` the actor
 // with the earlier actors nested inside (§4.1). Each hop needs a delegation from the subject token's
 // holder to the actor, and every hop only narrows: scopes are the request ∩ the subject's live
@@ -74,7 +74,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   const subjectToken = subjectCheck.claims
   const earlier = actorsOf(subjectToken.act)
   if (earlier.length + 1 > MAX_CHAIN_DEPTH) throw new InvalidGrant(`the delegation chain would be deeper than ${MAX_CHAIN_DEPTH}`)
-  // SPEC §8: the holder is the innermost-acting party — the current actor of a delegated token, else its sub.
+  // docs/reference/delegation.md: the holder is the innermost-acting party — the current actor of a delegated token, else its sub.
   const holder = earlier[0]?.sub ?? subjectToken.sub
 
   const state = await loadExchangeState(ctx.db, subjectToken.sub, holder, actor.id, subjectToken.jti)
@@ -90,7 +90,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   const resource = pickResource(offered, requested)
   offered = offered.filter((d) => d.resource === resource)
 
-  // SPEC §7: a subject token minted from a platform's assertion keeps its live context down the chain.
+  // docs/reference/federation.md: a subject token minted from a platform's assertion keeps its live context down the chain.
   const entitled = entitlementsForContext(state.entitlements.filter((e) => e.resource === resource && live(e)), subjectToken.ctx)
   if (entitled.length === 0) throw new InvalidTarget('the subject holds no entitlement on the requested resource')
   const delegated = new Set(offered.flatMap((d) => d.scopes))

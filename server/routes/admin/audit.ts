@@ -1,4 +1,4 @@
-// GET /admin/audit (SPEC §5): the append-only log, oldest first, paged by id with `after`.
+// GET /admin/audit (docs/reference/admin-api.md): the append-only log, oldest first, paged by id with `after`.
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequest } from '../../errors.js'
 import { readAuditPage } from '../../store/audit.js'

@@ -1,4 +1,4 @@
-// Delegations (SPEC §8): /admin/identities/:id/delegations, where :id is the subject. Adding one never
+// Delegations (docs/reference/delegation.md): /admin/identities/:id/delegations, where :id is the subject. Adding one never
 // bumps; removing one, reducing its scopes or bringing its expiry forward bumps the ACTOR's epoch in the
 // same transaction as the change and its audit row — all through commitChange, in its lock order: the
 // resource FOR SHARE (when scopes are checked against it), then subject and actor together, then the row.

@@ -1,4 +1,4 @@
-// Entitlements (SPEC §5). Adding one never bumps; deleting one, or a replacement of the whole set that
+// Entitlements (docs/reference/admin-api.md). Adding one never bumps; deleting one, or a replacement of the whole set that
 // narrows anything, bumps the epoch once — all through commitChange, which fixes the lock order: the
 // resources FOR SHARE (a concurrent scope removal and this grant serialise), then the identity.
 import type { FastifyInstance } from 'fastify'

@@ -1,4 +1,4 @@
-// /admin/identities (SPEC §5): create, list, read (with entitlements and credentials), change, delete.
+// /admin/identities (docs/reference/admin-api.md): create, list, read (with entitlements and credentials), change, delete.
 // Disabling and deleting narrow access, so they bump the epoch in the same transaction.
 import type { FastifyInstance } from 'fastify'
 import { Conflict, InvalidRequest } from '../../errors.js'

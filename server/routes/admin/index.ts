@@ -1,4 +1,4 @@
-// The admin API (SPEC §5): JSON, guarded by Tally's own tokens for urn:tally:admin.
+// The admin API (docs/reference/admin-api.md): JSON, guarded by Tally's own tokens for urn:tally:admin.
 import type { FastifyInstance } from 'fastify'
 import resourceRoutes from './resources.js'
 import identityRoutes from './identities.js'

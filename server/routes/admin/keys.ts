@@ -1,4 +1,4 @@
-// POST /admin/keys/rotate (SPEC §5): publish a new signing key now and sign with it after the
+// POST /admin/keys/rotate (docs/reference/admin-api.md): publish a new signing key now and sign with it after the
 // pre-publication delay — or, with `emergency`, at once, removing the old keys and their tokens.
 import type { FastifyInstance } from 'fastify'
 import { rotateSigningKey, type RotationResult } from '../../keys/rotation.js'

@@ -1,4 +1,4 @@
-// How the admin routes turn a path's :id into a row or a 404 (SPEC §5: "unknown id → 404").
+// How the admin routes turn a path's :id into a row or a 404 (docs/reference/admin-api.md: "unknown id → 404").
 import { NotFound } from '../../errors.js'
 import type { Change } from '../../entitlements/change.js'
 import type { Db, IdentityRow } from '../../store/database.js'

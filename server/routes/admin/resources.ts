@@ -1,4 +1,4 @@
-// /admin/resources (SPEC §5). Removing a scope from a resource narrows every identity entitled to it:
+// /admin/resources (docs/reference/admin-api.md). Removing a scope from a resource narrows every identity entitled to it:
 // the scope leaves their entitlements (an entitlement left with none is deleted) and each is bumped once.
 // Lock order (commitChange): the resource FOR UPDATE, then every identity the change touches (holders of a
 // removed scope, old and new introspectors) in id order, then their entitlement rows.

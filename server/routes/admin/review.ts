@@ -1,4 +1,4 @@
-// GET /admin/review (SPEC §10): the rights nobody used within the last `days` — scopes, entitlements and
+// GET /admin/review (docs/reference/review.md): the rights nobody used within the last `days` — scopes, entitlements and
 // credentials — and identities that got no token in that window. Acting on a finding is an ordinary admin
 // change (DELETE an entitlement or credential, PUT a narrower set), which bumps the epoch.
 import type { FastifyInstance } from 'fastify'

@@ -1,4 +1,4 @@
-// Sessions of an identity (SPEC §5): revoke them all with one epoch bump, or list the unexpired ones,
+// Sessions of an identity (docs/reference/admin-api.md): revoke them all with one epoch bump, or list the unexpired ones,
 // marking each revoked (its jti) or stale (minted before the current epoch).
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequest, NotFound } from '../../errors.js'

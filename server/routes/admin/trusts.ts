@@ -1,4 +1,4 @@
-// Workload federation's admin API (SPEC §7): /admin/trusts (trusted platform issuers) and
+// Workload federation's admin API (docs/reference/federation.md): /admin/trusts (trusted platform issuers) and
 // POST /admin/identities/:id/federated (a federated credential; revoked with DELETE …/credentials/:cid).
 // A trust change that could withhold access (JWKS, audience, claim mapping, lifetime), or its removal,
 // bumps every identity federated on it in the same transaction as the change and its audit row.
@@ -83,7 +83,7 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
     }
   }, async function createTrust (request, reply) {
     const body = request.body
-    // SPEC §7: never Tally's own ISSUER — a Tally token is never an assertion.
+    // docs/reference/federation.md: never Tally's own ISSUER — a Tally token is never an assertion.
     if (normalizedIssuer(body.issuer) === normalizedIssuer(config.issuer)) throw new InvalidRequest('issuer must not be Tally\'s own ISSUER')
     checkJwksUri(body.jwks_uri)
     if (body.jwks_uri === undefined && fetchableUrl(body.issuer) === undefined) {

@@ -1,4 +1,4 @@
-// Usage fields on admin JSON (SPEC §10): `last_used_at` on entitlements (and per scope of each, as
+// Usage fields on admin JSON (docs/reference/review.md): `last_used_at` on entitlements (and per scope of each, as
 // `scopes_last_used_at`) and credentials, `last_token_at` on identities. One query per list, not per row.
 import type { Db } from '../../store/database.js'
 import { credentialLastUsedAt, entitlementUsage, lastTokenAt } from '../../store/usage.js'

@@ -1,4 +1,4 @@
-// The admin API's JSON shapes (SPEC §5): timestamps as RFC 3339 strings, resources by identifier,
+// The admin API's JSON shapes (docs/reference/admin-api.md): timestamps as RFC 3339 strings, resources by identifier,
 // never a secret or a private key.
 import type { CredentialRow } from '../../store/credentials.js'
 import type { IdentityRow, ResourceRow } from '../../store/database.js'

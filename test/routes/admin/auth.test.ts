@@ -1,4 +1,4 @@
-// The admin API's guard (SPEC §5): Tally's own tokens for urn:tally:admin, checked as strictly as
+// The admin API's guard (docs/reference/admin-api.md): Tally's own tokens for urn:tally:admin, checked as strictly as
 // /introspect. RFC 6750 §3.1: no or inactive token → 401 invalid_token; a missing scope → 403.
 import t from 'tap'
 import { randomUUID } from 'node:crypto'

@@ -1,4 +1,4 @@
-// Entitlements, sessions and the audit log (SPEC §1 "epoch", §5): additions never bump; anything that
+// Entitlements, sessions and the audit log (docs/reference/concepts.md "epoch", admin-api.md): additions never bump; anything that
 // narrows bumps exactly once in the same transaction, with an epoch_events row; every change is audited.
 import t from 'tap'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken } from '../../helper.js'

@@ -1,4 +1,4 @@
-// /admin/identities and their credentials (SPEC §5): create, list, read, change, delete (the UUID is never
+// /admin/identities and their credentials (docs/reference/admin-api.md): create, list, read, change, delete (the UUID is never
 // reused), secrets shown once, public keys only, credential revocation bumping the epoch.
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'

@@ -1,4 +1,4 @@
-// /admin/resources (SPEC §5): create, list, read, change; the built-in urn:tally:admin cannot change;
+// /admin/resources (docs/reference/admin-api.md): create, list, read, change; the built-in urn:tally:admin cannot change;
 // removing a scope narrows (and bumps) every identity entitled to it, adding one bumps nobody.
 import t from 'tap'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'

@@ -1,4 +1,4 @@
-// The access review (SPEC §10): usage recorded from the sessions /token writes anyway, kept beyond session
+// The access review (docs/reference/review.md): usage recorded from the sessions /token writes anyway, kept beyond session
 // purges, shown on admin JSON; GET /admin/review lists what nobody used within `days`.
 import t from 'tap'
 import { sql } from 'kysely'

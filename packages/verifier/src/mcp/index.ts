@@ -1,5 +1,5 @@
 /**
- * The MCP kit (SPEC §9): what the MCP authorization spec asks of a resource server that trusts Tally —
+ * The MCP kit (docs/reference/mcp.md): what the MCP authorization spec asks of a resource server that trusts Tally —
  * RFC 9728 protected resource metadata, `WWW-Authenticate` challenges naming it, and an adapter for the
  * official SDK's `requireBearerAuth` that answers from Tally's epoch feed. Self-contained: it uses the
  * verifier's public API only, and the SDK (an optional peer dependency) only when the adapter is created.

@@ -1,5 +1,5 @@
 // RFC 9728 OAuth 2.0 Protected Resource Metadata for an MCP server (or any resource) that trusts Tally:
-// the document, where it lives, and nothing framework-specific (SPEC §9).
+// the document, where it lives, and nothing framework-specific (docs/reference/mcp.md).
 
 export interface ProtectedResourceOptions {
   /** The resource identifier, exactly as registered in Tally (the tokens' `aud`), e.g. `https://mcp.example.com/mcp`. */

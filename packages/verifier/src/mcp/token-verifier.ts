@@ -1,5 +1,5 @@
 // An adapter from Tally's verifier to the MCP SDK's `OAuthTokenVerifier` (`requireBearerAuth({ verifier })`):
-// each call answers from the epoch feed view (SPEC §4, §9), so a revoked or narrowed agent is refused by
+// each call answers from the epoch feed view (docs/reference/epoch-feed.md, mcp.md), so a revoked or narrowed agent is refused by
 // the MCP server within the feed's bound, not when its token expires. Refusals are the SDK's own error
 // classes, which `requireBearerAuth` maps to statuses: InvalidTokenError → 401 (the client fetches a new
 // token), InsufficientScopeError → 403, ServerError → 500 (the view is too old to vouch for any token:
