@@ -139,6 +139,31 @@ const entries: Array<[string, string, OperationText]> = [
     tags: ['review'],
     summary: 'Access review findings',
     description: 'Rights that went unused over the last `days` (1–400, default 30): `unused_scope`, `unused_entitlement`, `unused_credential` and `idle_identity` findings, each with `last_used_at` and `since`. Needs `admin:read`.'
+  }],
+  ['POST', '/admin/identities/:/delegations', {
+    tags: ['delegation'],
+    summary: 'Delegate to an actor',
+    description: 'Lets `actor` act for this identity (the subject) on `resource` with at most `scopes`, until `expires_at` if given, through RFC 8693 token exchange. An addition (no bump). Needs `admin:write`; 201 with the delegation.'
+  }],
+  ['GET', '/admin/identities/:/delegations', {
+    tags: ['delegation'],
+    summary: 'List delegations',
+    description: 'The delegations this identity has given, or with `as=actor` those it has received, as `{items, next_cursor}`. Needs `admin:read`.'
+  }],
+  ['GET', '/admin/identities/:/delegations/:', {
+    tags: ['delegation'],
+    summary: 'Read a delegation',
+    description: 'One delegation given by this identity. Needs `admin:read`; 404 if unknown.'
+  }],
+  ['PATCH', '/admin/identities/:/delegations/:', {
+    tags: ['delegation'],
+    summary: 'Change a delegation',
+    description: 'Changes `scopes`, `expires_at` or `reason`. Dropping a scope or bringing the expiry forward narrows the actor: its epoch is bumped, so every token exchanged under the delegation stops being active. Needs `admin:write`; 200 with the delegation.'
+  }],
+  ['DELETE', '/admin/identities/:/delegations/:', {
+    tags: ['delegation'],
+    summary: 'Remove a delegation',
+    description: 'Removes the delegation and bumps the actor\'s epoch, so every token exchanged under it stops being active. Needs `admin:write`; 204.'
   }]
 ]
 
