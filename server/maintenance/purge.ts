@@ -3,6 +3,7 @@
 // (always keeping the newest, so that the feed's cursor never falls back and every cursor turns 410).
 // `skip locked` lets several instances purge at once without waiting on each other.
 import { sql } from 'kysely'
+import { purgeExpiredAssertionJtis } from '../store/assertion-jtis.js'
 import type { Db } from '../store/database.js'
 import { purgeSessionsCountingUsage, purgeUsage, rollUpUsage } from '../store/usage.js'
 
@@ -26,9 +27,7 @@ export async function purgeExpired (db: Db, options: { sessionRetentionS: number
   await rollUpUsage(db)
   const usage = await purgeUsage(db, options.usageRetentionDays ?? 400)
   const sessions = await inBatches(async () => await purgeSessionsCountingUsage(db, options.sessionRetentionS, BATCH))
-  const assertions = await inBatches(async () => Number((await sql`
-    delete from used_assertions where (identity_id, jti) in (
-      select identity_id, jti from used_assertions where exp < now() limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
+  const assertions = await inBatches(async () => await purgeExpiredAssertionJtis(db, BATCH))
   const events = await inBatches(async () => Number((await sql`
     delete from epoch_events where seq in (
       select seq from epoch_events where at < now() - make_interval(secs => ${options.feedRetentionS})
