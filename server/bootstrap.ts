@@ -11,7 +11,7 @@ import type { Config } from './config.js'
 import { generateSecret, hashSecret } from './keys/crypto.js'
 import type { Db } from './store/database.js'
 import { recordAudit } from './store/audit.js'
-import { anyIdentityExists, lockBootstrap, markBootstrapped, wasBootstrapped } from './store/bootstrap-state.js'
+import { anyIdentityExists, insertBootstrapAdmin, lockBootstrap, markBootstrapped, wasBootstrapped } from './store/bootstrap-state.js'
 
 export const ADMIN_SCOPES = ['admin:read', 'admin:write', 'admin:revoke']
 
@@ -27,16 +27,9 @@ export async function bootstrapAdmin ({ db, config, secretHashKey, log }: { db: 
       return false
     }
     const clientId = 'admin'
-    const identity = await trx.insertInto('identities')
-      .values({ client_id: clientId, kind: 'admin', name: 'Bootstrap admin' })
-      .returning(['id', 'client_id']).executeTakeFirstOrThrow()
-    await trx.insertInto('credentials').values({
-      identity_id: identity.id, type: 'client_secret', secret_hash: hashSecret(secretHashKey, secret), secret_prefix: secret.slice(0, 8)
-    }).execute()
-    const resource = await trx.selectFrom('resources').select('id').where('identifier', '=', 'urn:tally:admin').executeTakeFirstOrThrow()
-    await trx.insertInto('entitlements').values({
-      identity_id: identity.id, resource_id: resource.id, scopes: ADMIN_SCOPES, reason: 'bootstrap admin'
-    }).execute()
+    const identity = await insertBootstrapAdmin(trx, {
+      clientId, name: 'Bootstrap admin', secretHash: hashSecret(secretHashKey, secret), secretPrefix: secret.slice(0, 8), scopes: ADMIN_SCOPES, reason: 'bootstrap admin'
+    })
     await recordAudit(trx, { actor: null, action: 'bootstrap.admin', identityId: identity.id, after: { client_id: identity.client_id } })
     await markBootstrapped(trx, identity.id)
     return identity.client_id

@@ -2,7 +2,8 @@
 // local rotation, so every instance signs with the same key and publishes the same JWKS.
 import type { Db, Store } from '../store/database.js'
 import { startListener, type FeedListener } from '../store/listener.js'
-import { currentSigningKey, KEYS_CHANNEL, loadSigningKeys, type PublicJwk, type SigningKey } from './keystore.js'
+import { KEYS_CHANNEL } from '../store/signing-keys.js'
+import { currentSigningKey, loadSigningKeys, type PublicJwk, type SigningKey } from './keystore.js'
 
 const RELOAD_INTERVAL_MS = 15_000
 

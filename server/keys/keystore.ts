@@ -3,8 +3,8 @@
 // reaches everyone; a new key is published ("next") before any instance signs with it.
 import { createPrivateKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
-import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
+import { hasLiveSigningKey, insertSigningKey, lockSigningKeys, selectPublishedSigningKeys } from '../store/signing-keys.js'
 import { decrypt, encrypt } from './crypto.js'
 import { lowS } from './low-s.js'
 
@@ -20,9 +20,6 @@ export interface SigningKey {
   expiresAt: number | null
 }
 
-export const KEY_LOCK = 0x7a11_0002
-export const KEYS_CHANNEL = 'tally_keys'
-
 /** Generates an ES256 key pair and stores it encrypted; `state` is 'active' or 'next'. */
 export async function createSigningKey (db: Db, kek: Buffer, state: 'next' | 'active', activatesAt: Date): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -30,27 +27,20 @@ export async function createSigningKey (db: Db, kek: Buffer, state: 'next' | 'ac
   const kid = await calculateJwkThumbprint(jwk)
   const publicJwk: PublicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' }
   const sealed = encrypt(kek, privateKey.export({ format: 'der', type: 'pkcs8' }), `tally signing key ${kid}`)
-  await db.insertInto('signing_keys').values({
-    kid, alg: 'ES256', public_jwk: JSON.stringify(publicJwk), private_key: sealed, state, activates_at: activatesAt
-  }).execute()
+  await insertSigningKey(db, { kid, publicJwk, sealedPrivateKey: sealed, state, activatesAt })
   return kid
 }
 
 /** On first start (by any instance, under a lock) makes the first key. */
 export async function ensureSigningKey (db: Db, kek: Buffer): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${KEY_LOCK})`.execute(trx)
-    const existing = await trx.selectFrom('signing_keys').select('kid').where('state', 'in', ['active', 'next']).executeTakeFirst()
-    if (existing === undefined) await createSigningKey(trx, kek, 'active', new Date())
+    await lockSigningKeys(trx)
+    if (!await hasLiveSigningKey(trx)) await createSigningKey(trx, kek, 'active', new Date())
   })
 }
 
 export async function loadSigningKeys (db: Db, kek: Buffer): Promise<SigningKey[]> {
-  const rows = await db.selectFrom('signing_keys')
-    .select(['kid', 'alg', 'public_jwk', 'private_key', 'state', 'activates_at', 'expires_at'])
-    .where('state', '<>', 'removed')
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
-    .execute()
+  const rows = await selectPublishedSigningKeys(db)
   return rows.map((row) => ({
     kid: row.kid,
     alg: 'ES256',

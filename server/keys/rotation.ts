@@ -4,13 +4,12 @@
 // with the new key at once and removes the old ones: their tokens stop being active everywhere, because
 // introspection reads the key's state in the same query as the session, and the feed carries a key event
 // that makes every verifier drop the key (docs/reference/epoch-feed.md).
-import { sql } from 'kysely'
 import type { Db } from '../store/database.js'
 import { appendKeyRemovedEvent } from '../store/epochs.js'
-import { scopedChannel } from '../store/listener.js'
-import { createSigningKey, KEY_LOCK, KEYS_CHANNEL } from './keystore.js'
+import { advanceSigningKeyStates, lockSigningKeys, notifySigningKeysChanged, removeSigningKeys, scheduleSigningKeyRetirement, selectLiveSigningKeys } from '../store/signing-keys.js'
+import { createSigningKey } from './keystore.js'
 
-export interface RotationOptions {
+interface RotationOptions {
   emergency: boolean
   /** Seconds between publication and first signature (normal rotation). */
   prePublicationS: number
@@ -31,10 +30,9 @@ const CLOCK_SKEW_S = 60
 
 export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOptions): Promise<RotationResult | undefined> {
   return await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${KEY_LOCK})`.execute(trx)
+    await lockSigningKeys(trx)
     const now = Date.now()
-    const live = await trx.selectFrom('signing_keys').select(['kid', 'state', 'activates_at'])
-      .where('state', 'in', ['next', 'active']).execute()
+    const live = await selectLiveSigningKeys(trx)
     // Checked under the lock, so instances running the schedule together rotate once.
     if (options.ifNewestOlderThanS !== undefined && live.some((k) => k.activates_at.getTime() > now - options.ifNewestOlderThanS! * 1000)) return undefined
     let result: RotationResult
@@ -42,8 +40,7 @@ export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOp
       const kid = await createSigningKey(trx, kek, 'active', new Date(now))
       const removed = live.map((k) => k.kid)
       if (removed.length > 0) {
-        await trx.updateTable('signing_keys').set({ state: 'removed', retired_at: new Date(now), expires_at: new Date(now) })
-          .where('kid', 'in', removed).execute()
+        await removeSigningKeys(trx, removed, new Date(now))
         // docs/reference/epoch-feed.md: verifiers learn of the removal from the feed, in commit order with the other events.
         for (const removedKid of removed) await appendKeyRemovedEvent(trx, removedKid)
       }
@@ -53,14 +50,11 @@ export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOp
       const kid = await createSigningKey(trx, kek, 'next', activatesAt)
       const retired = live.map((k) => k.kid)
       if (retired.length > 0) {
-        await trx.updateTable('signing_keys').set({
-          retired_at: activatesAt,
-          expires_at: new Date(activatesAt.getTime() + (options.tokenTtlMaxS + CLOCK_SKEW_S) * 1000)
-        }).where('kid', 'in', retired).execute()
+        await scheduleSigningKeyRetirement(trx, retired, activatesAt, new Date(activatesAt.getTime() + (options.tokenTtlMaxS + CLOCK_SKEW_S) * 1000))
       }
       result = { kid, activates_at: activatesAt.toISOString(), retired, removed: [] }
     }
-    await sql`select pg_notify(${scopedChannel(KEYS_CHANNEL)}, ${result.kid})`.execute(trx)
+    await notifySigningKeysChanged(trx, result.kid)
     return result
   })
 }
@@ -70,7 +64,6 @@ export async function rotateSigningKey (db: Db, kek: Buffer, options: RotationOp
  * newest key is older than `intervalS`, starts a normal rotation. Idempotent; any instance may run it.
  */
 export async function maintainSigningKeys (db: Db, kek: Buffer, options: Omit<RotationOptions, 'emergency'> & { intervalS: number }): Promise<RotationResult | undefined> {
-  await db.updateTable('signing_keys').set({ state: 'active' }).where('state', '=', 'next').where('activates_at', '<=', sql<Date>`now()`).execute()
-  await db.updateTable('signing_keys').set({ state: 'retired' }).where('state', '=', 'active').where('retired_at', '<=', sql<Date>`now()`).execute()
+  await advanceSigningKeyStates(db)
   return await rotateSigningKey(db, kek, { ...options, emergency: false, ifNewestOlderThanS: options.intervalS })
 }

@@ -2,8 +2,9 @@
 // sessions past exp + retention, used client-assertion jtis past their exp, feed events past retention
 // (always keeping the newest, so that the feed's cursor never falls back and every cursor turns 410).
 // `skip locked` lets several instances purge at once without waiting on each other.
-import { sql } from 'kysely'
+import { purgeExpiredAssertionJtis } from '../store/assertion-jtis.js'
 import type { Db } from '../store/database.js'
+import { purgeFeedEvents } from '../store/feed-events.js'
 import { purgeSessionsCountingUsage, purgeUsage, rollUpUsage } from '../store/usage.js'
 
 const BATCH = 1000
@@ -19,20 +20,14 @@ async function inBatches (run: () => Promise<number>): Promise<number> {
   return total
 }
 
-export interface PurgeResult { sessions: number, assertions: number, events: number, usage: number }
+interface PurgeResult { sessions: number, assertions: number, events: number, usage: number }
 
 export async function purgeExpired (db: Db, options: { sessionRetentionS: number, feedRetentionS: number, usageRetentionDays?: number }): Promise<PurgeResult> {
   // Usage first (docs/reference/review.md); a session deleted below is counted in the same statement that deletes it.
   await rollUpUsage(db)
   const usage = await purgeUsage(db, options.usageRetentionDays ?? 400)
   const sessions = await inBatches(async () => await purgeSessionsCountingUsage(db, options.sessionRetentionS, BATCH))
-  const assertions = await inBatches(async () => Number((await sql`
-    delete from used_assertions where (identity_id, jti) in (
-      select identity_id, jti from used_assertions where exp < now() limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
-  const events = await inBatches(async () => Number((await sql`
-    delete from epoch_events where seq in (
-      select seq from epoch_events where at < now() - make_interval(secs => ${options.feedRetentionS})
-        and seq < (select max(seq) from epoch_events)
-      order by seq limit ${BATCH} for update skip locked)`.execute(db)).numAffectedRows ?? 0))
+  const assertions = await inBatches(async () => await purgeExpiredAssertionJtis(db, BATCH))
+  const events = await inBatches(async () => await purgeFeedEvents(db, options.feedRetentionS, BATCH))
   return { sessions, assertions, events, usage }
 }

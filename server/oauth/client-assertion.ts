@@ -2,8 +2,8 @@
 // registered through the admin API. The assertion's jti is single-use across every instance: the primary
 // key of used_assertions makes the first insert win and every replay fail, atomically.
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose'
-import { sql } from 'kysely'
 import { InvalidClient } from '../errors.js'
+import { claimAssertionJti } from '../store/assertion-jtis.js'
 import type { Client, SessionState, TokenRef } from '../store/clients.js'
 import type { ClientAuthContext } from './client-auth.js'
 import { dummyPublicJwk } from './dummy-keys.js'
@@ -17,7 +17,7 @@ const LEEWAY_S = 30
 const MAX_LIFETIME_S = 3600
 const MAX_ASSERTION_LENGTH = 8192
 
-export interface AssertionAudiences { issuer: string, tokenEndpoint: string, calledEndpoint: string }
+interface AssertionAudiences { issuer: string, tokenEndpoint: string, calledEndpoint: string }
 
 /** The client an assertion claims to come from, unverified: for throttling, never for trust. */
 export function assertionIssuer (assertion: string): string | undefined {
@@ -100,10 +100,7 @@ export async function verifyClientAssertion (ctx: ClientAuthContext, assertion: 
       throw new InvalidClient({ cause: 'bad jti' })
     }
     // Keep the jti until the assertion could no longer be accepted (exp + leeway).
-    const { rows } = await sql`
-      insert into used_assertions (identity_id, jti, exp) values (${client!.id}, ${payload.jti}, to_timestamp(${exp + LEEWAY_S}))
-      on conflict do nothing returning jti`.execute(ctx.db)
-    if (rows.length === 0) throw new InvalidClient({ cause: 'assertion replayed' })
+    if (!await claimAssertionJti(ctx.db, client!.id, payload.jti, exp + LEEWAY_S)) throw new InvalidClient({ cause: 'assertion replayed' })
     return { client: client!, credentialId: credential.id, session }
   }
   // Log the check that failed (an aud, an exp), not a missing key, when a registered key did verify it.

@@ -1,7 +1,7 @@
 // docs/reference/operations.md: /healthz says the process is up; /readyz that the database answers and keys are loaded.
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
 import { TemporarilyUnavailable } from '../errors.js'
+import { ping } from '../store/database.js'
 
 export default async function healthRoutes (app: FastifyInstance): Promise<void> {
   app.get('/healthz', async function healthz () { return { status: 'ok' } })
@@ -9,7 +9,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     // A draining instance tells its load balancer to stop sending traffic.
     if (app.draining) throw new TemporarilyUnavailable({ cause: 'shutting down' })
     try {
-      await sql`select 1`.execute(app.tally.db)
+      await ping(app.tally.db)
     } catch (err) {
       throw new TemporarilyUnavailable({ cause: err })
     }

@@ -244,6 +244,11 @@ async function openPGlite (dataDir: string, loadDataDir: Blob | undefined): Prom
   }
 }
 
+/** Readiness: one `select 1`. Reads nothing, locks nothing; resolves once the database answers, throws if it does not. */
+export async function ping (db: Db): Promise<void> {
+  await sql`select 1`.execute(db)
+}
+
 // Fixed key for pg_advisory_lock: several instances starting at once on an empty database migrate one at a time.
 const MIGRATION_LOCK_KEY = 0x7a11_0001
 
