@@ -5,15 +5,15 @@
 import { createServer, type Server as HttpServer } from 'node:http'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { clientId, FORM, JWT_RESOURCE } from './fixtures.js'
-import { runLoad, type BenchRequest, type RunResult } from './load.js'
+import type { BenchRequest } from './load.js'
+import { alternateGrants, type GrantRow } from './grant-rows.js'
 import { tokenRequests } from './requests.js'
 import type { Server } from './servers.js'
-import { log, settings } from './settings.js'
-import { backendPids, type TallyDeployment } from './tally.js'
+import type { TallyDeployment } from './tally.js'
 
 const WORKLOADS = 200
 
-export interface JwtBearerRow { grant: string, runs: RunResult[] }
+export type JwtBearerRow = GrantRow
 
 async function startPlatform (): Promise<{ issuer: string, sign: (sub: string, audience: string) => Promise<string>, close: () => void }> {
   const { privateKey, publicKey } = await generateKeyPair('RS256')
@@ -48,20 +48,9 @@ export async function benchJwtBearer (tally: Server, dep: TallyDeployment): Prom
     if (probe.status !== 200) throw new Error(`jwt-bearer probe: ${probe.status} ${await probe.text()}`)
     let n = 0
     const jwtBearer = (): BenchRequest => ({ path: '/token', headers: { 'content-type': FORM }, body: bodies[n++ % bodies.length] as string })
-    const rows: JwtBearerRow[] = [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'jwt-bearer (RS256 platform token)', runs: [] }]
-    const next = [tokenRequests(WORKLOADS), jwtBearer]
-    for (const [i, gen] of next.entries()) {
-      await runLoad({ url: tally.url, connections: settings.connections, durationS: Math.min(settings.warmupS, 3), next: gen, serverPid: tally.pid })
-      void i
-    }
-    for (let run = 0; run < settings.runs; run++) {
-      for (const i of run % 2 === 0 ? [0, 1] : [1, 0]) {
-        const r = await runLoad({ url: tally.url, connections: settings.connections, durationS: settings.durationS, next: next[i] as () => BenchRequest, serverPid: tally.pid, dbPids: async () => await backendPids(dep) })
-        rows[i]?.runs.push(r)
-        log(`${rows[i]?.grant ?? ''} run ${run + 1}: ${Math.round(r.reqPerS)} tokens/s, non-2xx ${r.non2xx}`)
-      }
-    }
-    return rows
+    return await alternateGrants(tally, dep,
+      [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'jwt-bearer (RS256 platform token)', runs: [] }],
+      [tokenRequests(WORKLOADS), jwtBearer], 3)
   } finally {
     platform.close()
   }

@@ -3,11 +3,11 @@
 // on the same Tally. An exchange costs the actor's authentication (one grouped round trip), the strict
 // check of the subject token (one), the exchange state (one), a signature and a session insert.
 import { basicAuth, clientId, clientSecret, FORM, JWT_RESOURCE } from './fixtures.js'
-import { runLoad, type BenchRequest } from './load.js'
+import type { BenchRequest } from './load.js'
+import { alternateGrants } from './grant-rows.js'
 import { issueTokens, tokenRequests } from './requests.js'
 import type { Server } from './servers.js'
-import { log, settings } from './settings.js'
-import { backendPids, type TallyDeployment } from './tally.js'
+import type { TallyDeployment } from './tally.js'
 import type { JwtBearerRow } from './jwt-bearer.js'
 
 const PAIRS = 200
@@ -38,15 +38,7 @@ export async function benchTokenExchange (tally: Server, dep: TallyDeployment): 
   if (probe.status !== 200) throw new Error(`token-exchange probe: ${probe.status} ${await probe.text()}`)
   let n = 0
   const exchange = (): BenchRequest => { const r = requests[n++ % requests.length] as { headers: Record<string, string>, body: string }; return { path: '/token', headers: r.headers, body: r.body } }
-  const rows: JwtBearerRow[] = [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'token-exchange (one hop, client_secret_basic)', runs: [] }]
-  const next = [tokenRequests(PAIRS), exchange]
-  for (const gen of next) await runLoad({ url: tally.url, connections: settings.connections, durationS: Math.min(settings.warmupS, 2), next: gen, serverPid: tally.pid })
-  for (let run = 0; run < settings.runs; run++) {
-    for (const i of run % 2 === 0 ? [0, 1] : [1, 0]) {
-      const r = await runLoad({ url: tally.url, connections: settings.connections, durationS: settings.durationS, next: next[i] as () => BenchRequest, serverPid: tally.pid, dbPids: async () => await backendPids(dep) })
-      rows[i]?.runs.push(r)
-      log(`${rows[i]?.grant ?? ''} run ${run + 1}: ${Math.round(r.reqPerS)} tokens/s, non-2xx ${r.non2xx}`)
-    }
-  }
-  return rows
+  return await alternateGrants(tally, dep,
+    [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'token-exchange (one hop, client_secret_basic)', runs: [] }],
+    [tokenRequests(PAIRS), exchange], 2)
 }
