@@ -261,9 +261,13 @@ export async function migrateToLatest (db: Db): Promise<string[]> {
       // them (another app, another Tally) would make it skip creating ours and then fail on a missing table.
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn)
       const migrator = new Migrator({ db: conn, provider: migrationProvider, migrationTableSchema: (rows[0] as { schema: string }).schema })
-      const { error, results } = await migrator.migrateToLatest()
-      if (error !== undefined) throw error
-      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+      // Kysely's table check scans every schema of the database; one dropped by another tenant during the
+      // scan fails it with 3F000 ("schema does not exist") before anything was migrated: scan again.
+      for (let attempt = 1; ; attempt++) {
+        const { error, results } = await migrator.migrateToLatest()
+        if (error === undefined) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+        if ((error as { code?: string }).code !== '3F000' || attempt === 3 || (results ?? []).length > 0) throw error
+      }
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn)
     }
