@@ -145,8 +145,10 @@ t.test('a long-poll answers when an event commits through another instance', asy
   const rs = basic(f.rs.clientId, f.rs.secret)
   const { cursor } = (await get(b, '/epochs', rs)).json()
   const started = Date.now()
+  const before = b.app.epochFeed.subscriberCount
   const waiting = get(b, `/epochs?after=${cursor as string}&wait=20`, rs)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The change must land while the long-poll is parked on the hub, not before it reads the table.
+  await waitFor(() => b.app.epochFeed.subscriberCount > before, 'the long-poll to wait on the hub')
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
   const res = await waiting
   t.ok(Date.now() - started < 10_000, 'well before the wait is up')
@@ -180,7 +182,8 @@ t.test('overlapping transactions: a reader never skips the one that commits late
     await bumpEpoch(trx, other.id, 'sessions_revoked')
     secondBumpedAt = Date.now()
   })
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // Wait until Postgres reports the second transaction blocked on a lock the first holds.
+  await waitFor(async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where not granted`.execute(store.db)).rows[0]?.n) > 0, 'the second transaction to block')
   t.equal(secondBumpedAt, 0, 'the second event waits for the first to commit: it cannot take a later seq and commit first')
   t.strictSame((await get(a, `/epochs?after=${cursor as string}`, rs)).json().events, [], 'nothing is visible before a commit')
   releaseFirst()
