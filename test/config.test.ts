@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose'
 import { ConfigError, loadConfig } from '../server/config.js'
-import { adminToken, build, ISSUER, KEK } from './helper.js'
+import { adminToken, build, ISSUER, KEK, SERVER_NODE_ARGS } from './helper.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'tally-config-'))
@@ -110,7 +110,7 @@ t.test('embedded mode generates the key once into DATA_DIR, mode 0600', async (t
 /** Runs server/main.ts with exactly this environment (plus PATH) and collects its exit code and stderr. */
 async function runMain (env: Record<string, string>): Promise<{ code: number | null, stderr: string }> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const child = spawn(process.execPath, [...SERVER_NODE_ARGS, 'server/main.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'ignore', 'pipe']

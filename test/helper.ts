@@ -134,3 +134,10 @@ export async function freePort (): Promise<number> {
     })
   })
 }
+
+/**
+ * Node arguments for a test that runs server/main.ts as a real process: the sources through tsx, and
+ * PGlite's wasm on Liftoff only, as package.json's tap config runs the tests (a test process compiles
+ * the 9 MB Postgres build once and briefly; TurboFan's recompile would cost more CPU than it ever saves).
+ */
+export const SERVER_NODE_ARGS = ['--import', 'tsx', '--liftoff-only']

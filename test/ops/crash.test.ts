@@ -6,13 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ADMIN_SECRET, KEK, basic, FORM_TYPE, freePort, privateSchemaUrl } from '../helper.js'
+import { ADMIN_SECRET, KEK, basic, FORM_TYPE, freePort, privateSchemaUrl, SERVER_NODE_ARGS } from '../helper.js'
 import { waitFor } from '../support/wait.js'
 
 async function startServer (env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, 'server/main.ts'], {
     env: { ...process.env, ...env, PORT: String(port), ISSUER: url, LOG_LEVEL: 'warn', TALLY_KEY_ENCRYPTION_KEY: KEK, TALLY_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET },
     stdio: ['ignore', 'ignore', 'pipe']
   })
