@@ -3,7 +3,7 @@
 // names Tally knows and replaces every value, and any other name, with a placeholder.
 import type { FastifyRequest, FastifyServerOptions } from 'fastify'
 
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',

@@ -12,9 +12,9 @@ declare module 'fastify' {
   }
 }
 
-export const DEFAULT_GRACE_MS = 1000
+const DEFAULT_GRACE_MS = 1000
 /** After this long, connections that still hold the close up (a client that never sends) are cut. */
-export const CLOSE_DEADLINE_MS = 10_000
+const CLOSE_DEADLINE_MS = 10_000
 
 export async function gracefulClose (app: FastifyInstance, graceMs = DEFAULT_GRACE_MS): Promise<void> {
   app.draining = true

@@ -26,7 +26,7 @@ export interface JwksCacheOptions {
   onFetchError?: (issuer: string, err: unknown) => void
 }
 
-export const JWKS_CACHE_DEFAULTS: JwksCacheOptions = {
+const JWKS_CACHE_DEFAULTS: JwksCacheOptions = {
   minTtlS: 60, // 1 minute: a platform saying no-cache is still not fetched per request
   maxTtlS: 3600, // 1 hour: a removed platform key stops being accepted within this
   defaultTtlS: 300, // 5 minutes when the response says nothing

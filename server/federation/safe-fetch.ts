@@ -14,7 +14,7 @@ export interface SafeFetchOptions {
   maxBytes: number
 }
 
-export const SAFE_FETCH_DEFAULTS: SafeFetchOptions = {
+const SAFE_FETCH_DEFAULTS: SafeFetchOptions = {
   timeoutMs: 3000, // 3 seconds: a token request waits at most this for a platform's keys
   maxBytes: 256 * 1024 // 256 KiB: a JWKS of dozens of RSA keys is well under this
 }

@@ -14,7 +14,7 @@ import { buildContext } from './claims-context.js'
 import { AssertionRejected } from './errors.js'
 import type { JwksCache } from './jwks-cache.js'
 
-export const FEDERATION_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+const FEDERATION_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
 const LEEWAY_S = 30
 const MAX_ASSERTION_LENGTH = 16 * 1024 // 16 KiB: platform tokens are 1–2 KiB
 const MAX_CLAIM_LENGTH = 2048

@@ -44,7 +44,7 @@ export function tokenDigest (token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest()
 }
 
-export const SECRET_PREFIX = 'tly_'
+const SECRET_PREFIX = 'tly_'
 
 /** A new client secret: `tly_` + 256 random bits in base64url. */
 export function generateSecret (): string {

@@ -7,7 +7,7 @@ import { evaluateAccessToken, preCheckAccessToken, type TokenCheck, type ParsedA
 export type IntrospectionResponse = { active: false } | ({ active: true, token_type: 'Bearer' } & Record<string, unknown>)
 
 /** Admins (admin:read) may introspect any token; an introspector only tokens for its resources. */
-export function mayIntrospect (caller: Client, audience: string): boolean {
+function mayIntrospect (caller: Client, audience: string): boolean {
   return caller.introspects.includes(audience) || heldScopes(caller, ADMIN_RESOURCE).has('admin:read')
 }
 

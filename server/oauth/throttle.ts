@@ -27,7 +27,7 @@ export interface ThrottleOptions {
   maxKeys: number
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = { windowS: 60, maxFailuresPerAddress: 50, maxFailuresPerClient: 20, maxKeys: 50_000 }
+const DEFAULT_THROTTLE: ThrottleOptions = { windowS: 60, maxFailuresPerAddress: 50, maxFailuresPerClient: 20, maxKeys: 50_000 }
 
 interface Window { start: number, failures: number }
 

@@ -6,10 +6,10 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequest } from '../errors.js'
 
-export const MAX_JSON_DEPTH = 32
+const MAX_JSON_DEPTH = 32
 
 /** The deepest nesting of objects and arrays in a JSON text, ignoring brackets inside strings. */
-export function jsonNestingDepth (text: string): number {
+function jsonNestingDepth (text: string): number {
   let depth = 0
   let deepest = 0
   let inString = false
@@ -30,7 +30,7 @@ export function jsonNestingDepth (text: string): number {
 }
 
 /** The path (`body/metadata/team`) of the first string or member name holding a NUL, if any. */
-export function pathWithNul (value: unknown, path = 'body'): string | undefined {
+function pathWithNul (value: unknown, path = 'body'): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined
   if (typeof value !== 'object' || value === null) return undefined
   if (Array.isArray(value)) {

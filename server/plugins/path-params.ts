@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { InvalidRequest } from '../errors.js'
 import { hasControlCharacters } from '../oauth/safe-text.js'
 
-export async function refuseControlCharactersInParams (request: FastifyRequest): Promise<void> {
+async function refuseControlCharactersInParams (request: FastifyRequest): Promise<void> {
   const params = request.params as Record<string, unknown> | undefined
   if (params === undefined || params === null) return
   for (const [name, value] of Object.entries(params)) {

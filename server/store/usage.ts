@@ -18,7 +18,7 @@ const MAX_ROLLUP_BATCHES = 20
 const ROLLUP_LAG_MS = 60_000
 
 /** The smallest UUIDv7 of millisecond `ms` (RFC 9562 §5.7): every jti minted at or after `ms` sorts above it. */
-export function uuidv7Floor (ms: number): string {
+function uuidv7Floor (ms: number): string {
   const h = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`
 }

@@ -31,7 +31,7 @@ export interface AccessTokenClaims extends JWTPayload {
 }
 
 /** Does the payload have every claim Tally puts in an access token, with the right types? */
-export function isAccessTokenClaims (payload: JWTPayload): payload is AccessTokenClaims {
+function isAccessTokenClaims (payload: JWTPayload): payload is AccessTokenClaims {
   const p = payload as Record<string, unknown>
   return typeof p.sub === 'string' && typeof p.jti === 'string' && typeof p.scope === 'string' &&
     typeof p.client_id === 'string' && Number.isSafeInteger(p.epoch) && (p.epoch as number) >= 1 &&
