@@ -10,8 +10,8 @@ import { entitlementsOf } from '../../store/entitlements.js'
 import { insertIdentity, isUuid, markIdentityDeleted, readIdentityPage, updateIdentity } from '../../store/identities.js'
 import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { KINDS, identityCreateBody, identityPatchBody, idParams, listQuery, pageLimit, uuidCursor } from './schemas.js'
-import { credentialView, entitlementView, identityView, pageOf } from './views.js'
-import { withCredentialUsage, withEntitlementUsage, withIdentityUsage } from './usage-views.js'
+import { entitlementView, identityView, pageOf } from './views.js'
+import { credentialViews, withEntitlementUsage, withIdentityUsage } from './usage-views.js'
 
 interface CreateBody { client_id: string, kind: string, name?: string, token_ttl_s?: number, metadata?: Record<string, unknown> }
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
@@ -79,7 +79,7 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
   }, async function readIdentity (request) {
     const row = await identityOr404(db, request.params.id, { includeDeleted: true })
     const [view] = await withIdentityUsage(db, [identityView(row)])
-    return { ...view, entitlements: await withEntitlementUsage(db, (await entitlementsOf(db, row.id)).map(entitlementView)), credentials: await withCredentialUsage(db, (await credentialsOf(db, row.id)).map(credentialView)) }
+    return { ...view, entitlements: await withEntitlementUsage(db, (await entitlementsOf(db, row.id)).map(entitlementView)), credentials: await credentialViews(db, await credentialsOf(db, row.id)) }
   })
 
   app.patch<{ Params: { id: string }, Body: PatchBody }>('/identities/:id', {

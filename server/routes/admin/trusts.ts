@@ -11,8 +11,7 @@ import { fetchableUrl } from '../../federation/safe-fetch.js'
 import { findFederatedCredential, findTrust, insertFederatedCredential, insertTrust, listTrusts, removeTrust, updateTrust, type TrustChange } from '../../store/trusts.js'
 import { identityOr404, lockLiveIdentity, trustOr404 } from './lookups.js'
 import { federatedBody, idParams, listQuery, pageLimit, trustCreateBody, trustPatchBody, uuidCursor } from './schemas.js'
-import type { CredentialRow } from '../../store/credentials.js'
-import { credentialView, pageOf, trustView } from './views.js'
+import { credentialState, credentialView, pageOf, trustView } from './views.js'
 
 const DEFAULT_MAX_ASSERTION_LIFETIME_S = 86_400 // 1 day
 
@@ -142,9 +141,8 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
         throw new Conflict('this identity already has this federated credential')
       }
       const row = await insertFederatedCredential(trx, { identityId: identity.id, trust, subject, match: normalizedMatch })
-      const created = credentialView(row as CredentialRow)
-      await change.audit({ action: 'credential.create', identityId: identity.id, after: created })
-      return created
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: credentialState(row) })
+      return credentialView(row, null)
     })
     return await reply.code(201).send(view)
   })

@@ -49,7 +49,11 @@ export function entitlementView (row: EntitlementWithResource): Record<string, u
   }
 }
 
-export function credentialView (row: CredentialRow): Record<string, unknown> {
+/**
+ * A credential's own state, as the audit log records it before and after a change. Its use is no change, so
+ * `last_used_at` is not part of it.
+ */
+export function credentialState (row: CredentialRow): Record<string, unknown> {
   const jwk = row.jwk as { kid?: string, alg?: string, kty?: string } | null
   return {
     id: row.id,
@@ -59,6 +63,15 @@ export function credentialView (row: CredentialRow): Record<string, unknown> {
     revoked_at: iso(row.revoked_at),
     created_at: iso(row.created_at)
   }
+}
+
+/**
+ * A credential as every admin answer shows it, one shape in GET /admin/identities/:id and in each creation
+ * answer (secrets, keys, federated): its state and `last_used_at`, its last successful authentication
+ * (docs/reference/review.md#usage), null until used — so always null when just created.
+ */
+export function credentialView (row: CredentialRow, lastUsedAt: Date | null | undefined): Record<string, unknown> {
+  return { ...credentialState(row), last_used_at: iso(lastUsedAt) }
 }
 
 export function trustView (row: TrustRow): Record<string, unknown> {
