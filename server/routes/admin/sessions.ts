@@ -1,8 +1,10 @@
 // Sessions of an identity (docs/reference/admin-api.md): revoke them all with one epoch bump, or list the unexpired ones,
-// marking each revoked (its jti) or stale (minted before the current epoch).
+// marking each revoked (its jti) or stale — by /introspect's own rule (sessionLapse): minted before the current
+// epoch or the identity inactive, or, for a delegated token, any actor of its chain moved on, inactive or gone.
 import type { FastifyInstance } from 'fastify'
 import { NotFound } from '../../errors.js'
 import { revokeAllSessions } from '../../entitlements/revoke-sessions.js'
+import { sessionLapse } from '../../oauth/access-token.js'
 import { listLiveSessions } from '../../store/sessions.js'
 import { identityOr404 } from './lookups.js'
 import { idParams, listQuery, pageLimit, shortText, uuidCursor } from './schemas.js'
@@ -38,7 +40,7 @@ export default async function sessionRoutes (app: FastifyInstance): Promise<void
         exp: iso(s.exp),
         credential_id: s.credential_id,
         revoked: s.revoked_at !== null,
-        stale: s.epoch < identity.epoch || identity.status !== 'active'
+        stale: sessionLapse({ session_epoch: s.epoch, current_epoch: s.current_epoch, status: s.status, chain_live: s.chain_live }) !== undefined
       })),
       next_cursor: nextCursor
     }
