@@ -4,7 +4,7 @@
 import { InvalidRequest } from '../../errors.js'
 import { isUuid } from '../../store/identities.js'
 
-export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$'
+const CLIENT_ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$'
 export const KINDS = ['service_account', 'workload', 'agent', 'automation', 'resource_server', 'admin']
 
 export const ttl = { type: 'integer', minimum: 1, maximum: 86_400 }
@@ -14,14 +14,14 @@ export const scopeList = { type: 'array', items: scopeToken, maxItems: 100, uniq
 /** The scopes of a grant (an entitlement, a delegation): at least one. */
 export const grantScopes = { ...scopeList, minItems: 1 }
 export const shortText = { type: 'string', maxLength: 500 }
-export const metadata = { type: 'object', maxProperties: 50 }
+const metadata = { type: 'object', maxProperties: 50 }
 // Printable text only: Postgres refuses NUL, and no control character belongs in an issuer, a claim path or a name.
 const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$'
 export const printable = (maxLength: number): object => ({ type: 'string', minLength: 1, maxLength, pattern: PRINTABLE })
 /** The field, or null to clear it (a PATCH). */
 export const nullable = (schema: object): object => ({ anyOf: [schema, { type: 'null' }] })
 /** Conditions are a flat object: string, number or boolean values only. */
-export const conditions = {
+const conditions = {
   type: 'object',
   maxProperties: 20,
   additionalProperties: { anyOf: [{ type: 'string', maxLength: 500 }, { type: 'number' }, { type: 'boolean' }] }
