@@ -15,3 +15,6 @@ export function isDatabaseUnavailable (err: unknown): boolean {
   }
   return false
 }
+
+/** SQLSTATE 23505: a unique constraint refused the row (a concurrent duplicate the caller's check could not see). */
+export const isUniqueViolation = (err: unknown): boolean => (err as { code?: string } | null)?.code === '23505'

@@ -68,12 +68,22 @@ export function evaluateAccessToken (parsed: ParsedAccessToken, token: string, s
   if (state == null || !digestsEqual(Buffer.from(state.token_hash, 'hex'), tokenDigest(token))) return { active: false, reason: 'unknown' }
   if (state.key_state === null || state.key_state === 'removed') return { active: false, reason: 'key_removed' }
   if (state.revoked) return { active: false, reason: 'revoked' }
-  if (state.status !== 'active') return { active: false, reason: 'disabled' }
-  // Both must be current: the session's recorded epoch and the token's own claim (equal unless tampered with).
-  if (state.session_epoch < state.current_epoch || parsed.claims.epoch < state.current_epoch) return { active: false, reason: 'stale' }
-  // docs/reference/delegation.md: a delegated token also needs every actor current and active, and its parent token unrevoked.
-  if (state.chain_live === false) return { active: false, reason: 'stale' }
+  // Both must be current: the session's recorded epoch (sessionLapse) and the token's own claim (equal unless tampered with).
+  const lapse = sessionLapse(state) ?? (parsed.claims.epoch < state.current_epoch ? 'stale' : undefined)
+  if (lapse !== undefined) return { active: false, reason: lapse }
   return { active: true, claims: parsed.claims }
+}
+
+/**
+ * Whether the parties behind a session have moved on, from the store alone: 'disabled' when its identity is
+ * not active, 'stale' when the identity's epoch is past the session's or — docs/reference/delegation.md — an
+ * actor of a delegated token's chain is stale, inactive or gone, or its parent token is revoked
+ * (`chain_live`); undefined while they all stand. The one rule for /introspect and the admin sessions list.
+ */
+export function sessionLapse (state: Pick<SessionState, 'session_epoch' | 'current_epoch' | 'status' | 'chain_live'>): 'disabled' | 'stale' | undefined {
+  if (state.status !== 'active') return 'disabled'
+  if (state.session_epoch < state.current_epoch || state.chain_live === false) return 'stale'
+  return undefined
 }
 
 /**

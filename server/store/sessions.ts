@@ -3,6 +3,7 @@
 import { sql } from 'kysely'
 import type { Db } from './database.js'
 import { sessionStateOf, type SessionState } from './clients.js'
+import { chainLiveOf } from './delegations.js'
 
 export interface SessionRecord {
   jti: string
@@ -49,12 +50,17 @@ export interface SessionListRow {
   exp: Date
   credential_id: string | null
   revoked_at: Date | null
+  /** As in SessionState, read in the same statement: the identity's epoch and status now, and the chain's liveness. */
+  current_epoch: number
+  status: string
+  chain_live: boolean
 }
 
 /** The identity's unexpired sessions in jti order after `afterJti` (limit + 1 rows). Reads, locks nothing. */
 export async function listLiveSessions (db: Db, identityId: string, afterJti: string | undefined, limit: number): Promise<SessionListRow[]> {
-  let query = db.selectFrom('sessions as s').innerJoin('resources as r', 'r.id', 's.resource_id')
-    .select(['s.jti', 's.epoch', 'r.identifier', 's.scope', 's.iat', 's.exp', 's.credential_id', 's.revoked_at'])
+  let query = db.selectFrom('sessions as s').innerJoin('resources as r', 'r.id', 's.resource_id').innerJoin('identities as i', 'i.id', 's.identity_id')
+    .select(['s.jti', 's.epoch', 'r.identifier', 's.scope', 's.iat', 's.exp', 's.credential_id', 's.revoked_at', 'i.epoch as current_epoch', 'i.status'])
+    .select(chainLiveOf('s').as('chain_live'))
     .where('s.identity_id', '=', identityId).where('s.exp', '>', sql<Date>`now()`)
     .orderBy('s.jti').limit(limit + 1)
   if (afterJti !== undefined) query = query.where('s.jti', '>', afterJti)

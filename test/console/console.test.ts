@@ -1,6 +1,9 @@
 // The console (docs/reference/review.md) in Debian's Chromium driven by playwright-core: sign in, find an unused scope in
 // the review, remove it in one click, see the new epoch and the identity's old token turn inactive; the
-// page never stores the token and is served under a strict CSP. Screenshots go to docs/console/.
+// page never stores the token and is served under a strict CSP. Screenshots are taken on every run but go to
+// docs/console/ (the README's pictures) only when TALLY_UPDATE_SCREENSHOTS=1 asks, so an ordinary run leaves
+// the git tree clean; otherwise to a temporary directory, removed afterwards:
+//   TALLY_UPDATE_SCREENSHOTS=1 npx tap test/console/console.test.ts
 import t from 'tap'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +16,9 @@ import { CONSOLE_CSP } from '../../server/console/plugin.js'
 // Each run of the real binary or browser takes seconds on a loaded machine.
 t.setTimeout(300_000)
 const CHROMIUM = '/usr/bin/chromium'
-const SHOTS = join(import.meta.dirname, '../../docs/console')
+const UPDATE_SCREENSHOTS = process.env.TALLY_UPDATE_SCREENSHOTS === '1'
+const SHOTS = UPDATE_SCREENSHOTS ? join(import.meta.dirname, '../../docs/console') : mkdtempSync(join(tmpdir(), 'tally-console-shots-'))
+if (!UPDATE_SCREENSHOTS) t.teardown(() => { rmSync(SHOTS, { recursive: true, force: true }) })
 
 if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} is missing: run scripts/ci/install-chromium.sh`)

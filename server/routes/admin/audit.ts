@@ -4,7 +4,7 @@ import { InvalidRequest } from '../../errors.js'
 import { readAuditPage } from '../../store/audit.js'
 import { findIdentity } from '../../store/identities.js'
 import { pageLimit } from './schemas.js'
-import { iso } from './views.js'
+import { iso, pageOf } from './views.js'
 
 export default async function auditRoutes (app: FastifyInstance): Promise<void> {
   const { db } = app.tally
@@ -28,13 +28,12 @@ export default async function auditRoutes (app: FastifyInstance): Promise<void> 
       if (identity === undefined) throw new InvalidRequest('identity: unknown identity')
       identityId = identity.id
     }
-    const rows = await readAuditPage(db, { identityId, afterId: request.query.after, limit })
-    const page = rows.slice(0, limit)
+    const { page, nextCursor } = pageOf(await readAuditPage(db, { identityId, afterId: request.query.after, limit }), limit, (e) => String(e.id))
     return {
       items: page.map((e) => ({
         id: Number(e.id), at: iso(e.at), actor: e.actor, action: e.action, identity: e.identity_id, before: e.before, after: e.after
       })),
-      next_cursor: rows.length > limit ? String(page[page.length - 1]?.id) : null
+      next_cursor: nextCursor
     }
   })
 }

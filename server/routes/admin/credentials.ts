@@ -9,7 +9,7 @@ import { findCredential, hasLiveKid, insertJwk, insertSecret, markCredentialRevo
 import { identityOr404, lockLiveIdentity } from './lookups.js'
 import { rsaModulusBits } from '../../oauth/rsa-modulus.js'
 import { idAndChildParams, idParams, timestamp } from './schemas.js'
-import { credentialView, iso } from './views.js'
+import { credentialState, credentialView } from './views.js'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 const DEFAULT_ALG: Record<string, string> = { 'EC:P-256': 'ES256', 'EC:P-384': 'ES384', 'EC:P-521': 'ES512', 'OKP:Ed25519': 'EdDSA', RSA: 'RS256' }
@@ -64,11 +64,11 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
     const created = await commitChange(db, request.admin.identityId, async (change) => {
       const identity = await identityOr404(change.trx, request.params.id)
       const row = await insertSecret(change.trx, identity.id, { hash: hashSecret(app.tally.clientAuth.secretHashKey, secret), prefix: secret.slice(0, 8), expiresAt })
-      await change.audit({ action: 'credential.create', identityId: identity.id, after: credentialView(row) })
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: credentialState(row) })
       return row
     })
     // The only time the secret is shown.
-    return await reply.code(201).send({ id: created.id, client_secret: secret, expires_at: iso(created.expires_at) })
+    return await reply.code(201).send({ ...credentialView(created, null), client_secret: secret })
   })
 
   app.post<{ Params: { id: string }, Body: { jwk: Record<string, unknown>, expires_at?: string } }>('/identities/:id/keys', {
@@ -84,9 +84,8 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
       const identity = await lockLiveIdentity(change, await identityOr404(change.trx, request.params.id))
       if (await hasLiveKid(change.trx, identity.id, jwk.kid as string)) throw new Conflict('a key with this kid is already registered')
       const row = await insertJwk(change.trx, identity.id, jwk, expiresAt)
-      const created = credentialView(row)
-      await change.audit({ action: 'credential.create', identityId: identity.id, after: created })
-      return { ...created, jwk }
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: credentialState(row) })
+      return { ...credentialView(row, null), jwk }
     })
     return await reply.code(201).send(view)
   })
@@ -102,7 +101,7 @@ export default async function credentialRoutes (app: FastifyInstance): Promise<v
       if (row.revoked_at !== null) return
       await markCredentialRevoked(change.trx, row.id)
       await change.narrow([identity.id], 'credential_revoked')
-      await change.audit({ action: 'credential.revoke', identityId: identity.id, before: credentialView(row) })
+      await change.audit({ action: 'credential.revoke', identityId: identity.id, before: credentialState(row) })
     })
     return await reply.code(204).send()
   })

@@ -7,16 +7,14 @@ import { InvalidRequest, NotFound } from '../../errors.js'
 import { commitChange } from '../../entitlements/change.js'
 import { narrowActorOfDelegation, delegationNarrows } from '../../entitlements/delegation-narrowing.js'
 import { ADMIN_RESOURCE } from '../../store/clients.js'
-import type { Db } from '../../store/database.js'
-import { deleteDelegation, findDelegation, insertDelegation, listDelegations, updateDelegation, type DelegationRow } from '../../store/delegations.js'
+import { deleteDelegation, insertDelegation, listDelegations, updateDelegation } from '../../store/delegations.js'
 import { findIdentity } from '../../store/identities.js'
 import { findResource } from '../../store/resources.js'
-import { identityOr404 } from './lookups.js'
-import { idAndChildParams, idParams, pageLimit, scopeList, shortText, timestamp } from './schemas.js'
-import { iso } from './views.js'
+import { delegationOr404, identityOr404 } from './lookups.js'
+import { grantScopes, idAndChildParams, idParams, listQuery, nullable, pageLimit, printable, shortText, timestamp } from './schemas.js'
+import { delegationView, pageOf } from './views.js'
 
-const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$'
-const name = { type: 'string', minLength: 1, maxLength: 512, pattern: PRINTABLE }
+const name = printable(512)
 // Postgres refuses NUL in text: refused here as a 400 naming the field, never a 5xx.
 const reasonText = { ...shortText, pattern: '^[^\\u0000]*$' }
 
@@ -24,19 +22,19 @@ const createBody = {
   type: 'object',
   additionalProperties: false,
   required: ['actor', 'resource', 'scopes'],
-  properties: { actor: name, resource: name, scopes: { ...scopeList, minItems: 1 }, expires_at: timestamp, reason: reasonText }
+  properties: { actor: name, resource: name, scopes: grantScopes, expires_at: timestamp, reason: reasonText }
 }
 const patchBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { scopes: { ...scopeList, minItems: 1 }, expires_at: { anyOf: [timestamp, { type: 'null' }] }, reason: { anyOf: [reasonText, { type: 'null' }] } }
+  properties: { scopes: grantScopes, expires_at: nullable(timestamp), reason: nullable(reasonText) }
 }
-const listQuery = {
+const delegationListQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
     as: { type: 'string', enum: ['subject', 'actor'] },
-    limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+    limit: listQuery.properties.limit,
     cursor: { type: 'string', format: 'uuid' }
   }
 }
@@ -44,33 +42,10 @@ const listQuery = {
 interface CreateBody { actor: string, resource: string, scopes: string[], expires_at?: string, reason?: string }
 interface PatchBody { scopes?: string[], expires_at?: string | null, reason?: string | null }
 
-export function delegationView (row: DelegationRow): Record<string, unknown> {
-  return {
-    id: row.id,
-    subject: row.subject_id,
-    subject_client_id: row.subject_client_id,
-    actor: row.actor_id,
-    actor_client_id: row.actor_client_id,
-    resource: row.resource,
-    scopes: row.scopes,
-    expires_at: iso(row.expires_at),
-    reason: row.reason,
-    granted_by: row.granted_by,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at)
-  }
-}
-
 function futureDate (value: string, field: string): Date {
   const at = new Date(value)
   if (Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) throw new InvalidRequest(`${field} must be in the future`)
   return at
-}
-
-async function delegationOr404 (db: Db, subjectId: string, did: string, forUpdate = false): Promise<DelegationRow> {
-  const row = await findDelegation(db, subjectId, did, { forUpdate })
-  if (row === undefined) throw new NotFound('delegation not found')
-  return row
 }
 
 export default async function delegationRoutes (app: FastifyInstance): Promise<void> {
@@ -111,13 +86,13 @@ export default async function delegationRoutes (app: FastifyInstance): Promise<v
   })
 
   app.get<{ Params: { id: string }, Querystring: { as?: 'subject' | 'actor', limit?: string, cursor?: string } }>('/identities/:id/delegations', {
-    preHandler: app.requireAdmin('admin:read'), schema: { params: idParams, querystring: listQuery }
+    preHandler: app.requireAdmin('admin:read'), schema: { params: idParams, querystring: delegationListQuery }
   }, async function listIdentityDelegations (request) {
     const identity = await identityOr404(db, request.params.id, { includeDeleted: true })
     const limit = pageLimit(request.query.limit)
     const rows = await listDelegations(db, identity.id, request.query.as ?? 'subject', limit + 1, request.query.cursor?.toLowerCase())
-    const items = rows.slice(0, limit)
-    return { items: items.map(delegationView), next_cursor: rows.length > limit ? (items[items.length - 1] as DelegationRow).id : null }
+    const { page, nextCursor } = pageOf(rows, limit, (r) => r.id)
+    return { items: page.map(delegationView), next_cursor: nextCursor }
   })
 
   app.get<{ Params: { id: string, did: string } }>('/identities/:id/delegations/:did', {
@@ -137,7 +112,7 @@ export default async function delegationRoutes (app: FastifyInstance): Promise<v
       const trx = change.trx
       const [resource] = body.scopes !== undefined ? await change.lockResources([found.resource_id], 'share') : []
       await change.lockIdentities([subject.id, found.actor_id])
-      const before = await delegationOr404(trx, subject.id, found.id, true)
+      const before = await delegationOr404(trx, subject.id, found.id, { forUpdate: true })
       if (body.scopes !== undefined) {
         const unknown = body.scopes.find((s) => resource?.scopes.includes(s) !== true)
         if (unknown !== undefined) throw new InvalidRequest(`scopes: ${unknown} is not a scope of ${before.resource}`)
@@ -161,7 +136,7 @@ export default async function delegationRoutes (app: FastifyInstance): Promise<v
     const found = await delegationOr404(db, subject.id, request.params.did.toLowerCase())
     await commitChange(db, request.admin.identityId, async (change) => {
       await change.lockIdentities([subject.id, found.actor_id])
-      const before = await delegationOr404(change.trx, subject.id, found.id, true)
+      const before = await delegationOr404(change.trx, subject.id, found.id, { forUpdate: true })
       await deleteDelegation(change.trx, before.id)
       await narrowActorOfDelegation(change, before.actor_id, 'delegation_removed')
       await change.audit({ action: 'delegation.delete', identityId: subject.id, before: delegationView(before) })

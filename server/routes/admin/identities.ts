@@ -2,15 +2,16 @@
 // Disabling and deleting narrow access, so they bump the epoch in the same transaction.
 import type { FastifyInstance } from 'fastify'
 import { Conflict, InvalidRequest } from '../../errors.js'
+import { isUniqueViolation } from '../../db-errors.js'
 import { commitChange } from '../../entitlements/change.js'
 import { credentialsOf } from '../../store/credentials.js'
 import type { IdentityRow } from '../../store/database.js'
 import { entitlementsOf } from '../../store/entitlements.js'
 import { insertIdentity, isUuid, markIdentityDeleted, readIdentityPage, updateIdentity } from '../../store/identities.js'
 import { identityOr404, lockLiveIdentity } from './lookups.js'
-import { CLIENT_ID_PATTERN, KINDS, idParams, listQuery, metadata, pageLimit, shortText, ttl } from './schemas.js'
-import { credentialView, entitlementView, identityView } from './views.js'
-import { withCredentialUsage, withEntitlementUsage, withIdentityUsage } from './usage-views.js'
+import { KINDS, identityCreateBody, identityPatchBody, idParams, listQuery, pageLimit, uuidCursor } from './schemas.js'
+import { entitlementView, identityView, pageOf } from './views.js'
+import { credentialViews, withEntitlementUsage, withIdentityUsage } from './usage-views.js'
 
 interface CreateBody { client_id: string, kind: string, name?: string, token_ttl_s?: number, metadata?: Record<string, unknown> }
 interface PatchBody { status?: 'active' | 'disabled', name?: string | null, token_ttl_s?: number | null, metadata?: Record<string, unknown> }
@@ -31,21 +32,11 @@ function checkMetadata (value: Record<string, unknown> | undefined): void {
   if (depth(value) > MAX_METADATA_DEPTH) throw new InvalidRequest(`metadata must nest at most ${MAX_METADATA_DEPTH} levels`)
 }
 
-const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505'
-
 export default async function identityRoutes (app: FastifyInstance): Promise<void> {
   const { db } = app.tally
 
   app.post<{ Body: CreateBody }>('/identities', {
-    preHandler: app.requireAdmin('admin:write'),
-    schema: {
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['client_id', 'kind'],
-        properties: { client_id: { type: 'string', pattern: CLIENT_ID_PATTERN }, kind: { type: 'string', enum: KINDS }, name: shortText, token_ttl_s: ttl, metadata }
-      }
-    }
+    preHandler: app.requireAdmin('admin:write'), schema: { body: identityCreateBody }
   }, async function createIdentity (request, reply) {
     const body = request.body
     // A client_id in UUID form would be ambiguous wherever an identity is named by UUID or client_id.
@@ -76,38 +67,23 @@ export default async function identityRoutes (app: FastifyInstance): Promise<voi
       }
     }
   }, async function listIdentities (request) {
-    const { kind, status, cursor } = request.query
+    const { kind, status } = request.query
     const limit = pageLimit(request.query.limit)
-    if (cursor !== undefined && !isUuid(cursor)) throw new InvalidRequest('cursor is malformed')
-    const rows = await readIdentityPage(db, { kind, status: status as IdentityRow['status'] | undefined, afterId: cursor?.toLowerCase(), limit })
-    const page = rows.slice(0, limit)
-    return { items: await withIdentityUsage(db, page.map(identityView)), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
+    const rows = await readIdentityPage(db, { kind, status: status as IdentityRow['status'] | undefined, afterId: uuidCursor(request.query.cursor), limit })
+    const { page, nextCursor } = pageOf(rows, limit, (r) => r.id)
+    return { items: await withIdentityUsage(db, page.map(identityView)), next_cursor: nextCursor }
   })
 
   app.get<{ Params: { id: string } }>('/identities/:id', {
     preHandler: app.requireAdmin('admin:read'), schema: { params: idParams }
   }, async function readIdentity (request) {
     const row = await identityOr404(db, request.params.id, { includeDeleted: true })
-    const credentials = await credentialsOf(db, row.id)
     const [view] = await withIdentityUsage(db, [identityView(row)])
-    return { ...view, entitlements: await withEntitlementUsage(db, (await entitlementsOf(db, row.id)).map(entitlementView)), credentials: await withCredentialUsage(db, credentials.map(credentialView)) }
+    return { ...view, entitlements: await withEntitlementUsage(db, (await entitlementsOf(db, row.id)).map(entitlementView)), credentials: await credentialViews(db, await credentialsOf(db, row.id)) }
   })
 
   app.patch<{ Params: { id: string }, Body: PatchBody }>('/identities/:id', {
-    preHandler: app.requireAdmin('admin:write'),
-    schema: {
-      params: idParams,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          status: { type: 'string', enum: ['active', 'disabled'] },
-          name: { anyOf: [shortText, { type: 'null' }] },
-          token_ttl_s: { anyOf: [ttl, { type: 'null' }] },
-          metadata
-        }
-      }
-    }
+    preHandler: app.requireAdmin('admin:write'), schema: { params: idParams, body: identityPatchBody }
   }, async function changeIdentity (request) {
     const body = request.body
     checkMetadata(body.metadata)

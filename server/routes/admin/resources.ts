@@ -11,15 +11,15 @@ import { liveIdentityIds } from '../../store/identities.js'
 import {
   findResource, insertResource, introspectorIdsOf, introspectorsOf, readResourcePage, replaceIntrospectors, updateResource
 } from '../../store/resources.js'
-import { idParams, listQuery, pageLimit, scopeList, shortText, ttl } from './schemas.js'
-import { resourceView } from './views.js'
+import { idParams, listQuery, nullable, pageLimit, scopeList, shortText, ttl } from './schemas.js'
+import { pageOf, resourceView } from './views.js'
 
 interface ResourceBody { identifier: string, name?: string, scopes: string[], max_token_ttl_s?: number | null, introspectors?: string[] }
 
 const resourceFields = {
   name: shortText,
   scopes: scopeList,
-  max_token_ttl_s: { anyOf: [ttl, { type: 'null' }] },
+  max_token_ttl_s: nullable(ttl),
   introspectors: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128 }, maxItems: 100, uniqueItems: true }
 }
 
@@ -73,10 +73,9 @@ export default async function resourceRoutes (app: FastifyInstance): Promise<voi
   }, async function listResources (request) {
     const limit = pageLimit(request.query.limit)
     const rows = await readResourcePage(db, decodeCursor(request.query.cursor), limit)
-    const page = rows.slice(0, limit)
+    const { page, nextCursor } = pageOf(rows, limit, (r) => Buffer.from(r.identifier).toString('base64url'))
     const items = await Promise.all(page.map(async (r) => resourceView(r, await introspectorsOf(db, r.id))))
-    const last = page[page.length - 1]
-    return { items, next_cursor: rows.length > limit && last !== undefined ? Buffer.from(last.identifier).toString('base64url') : null }
+    return { items, next_cursor: nextCursor }
   })
 
   app.get<{ Params: { id: string } }>('/resources/:id', {

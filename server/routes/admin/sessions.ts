@@ -1,13 +1,14 @@
 // Sessions of an identity (docs/reference/admin-api.md): revoke them all with one epoch bump, or list the unexpired ones,
-// marking each revoked (its jti) or stale (minted before the current epoch).
+// marking each revoked (its jti) or stale — by /introspect's own rule (sessionLapse): minted before the current
+// epoch or the identity inactive, or, for a delegated token, any actor of its chain moved on, inactive or gone.
 import type { FastifyInstance } from 'fastify'
-import { InvalidRequest, NotFound } from '../../errors.js'
+import { NotFound } from '../../errors.js'
 import { revokeAllSessions } from '../../entitlements/revoke-sessions.js'
-import { isUuid } from '../../store/identities.js'
+import { sessionLapse } from '../../oauth/access-token.js'
 import { listLiveSessions } from '../../store/sessions.js'
 import { identityOr404 } from './lookups.js'
-import { idParams, listQuery, pageLimit, shortText } from './schemas.js'
-import { iso } from './views.js'
+import { idParams, listQuery, pageLimit, shortText, uuidCursor } from './schemas.js'
+import { iso, pageOf } from './views.js'
 
 export default async function sessionRoutes (app: FastifyInstance): Promise<void> {
   const { db } = app.tally
@@ -27,10 +28,8 @@ export default async function sessionRoutes (app: FastifyInstance): Promise<void
   }, async function listSessions (request) {
     const identity = await identityOr404(db, request.params.id, { includeDeleted: true })
     const limit = pageLimit(request.query.limit, 100, 500)
-    // A jti is a UUID: anything else (36 dashes included) is refused before SQL (issue 9 finding 9).
-    if (request.query.cursor !== undefined && !isUuid(request.query.cursor)) throw new InvalidRequest('cursor is malformed')
-    const rows = await listLiveSessions(db, identity.id, request.query.cursor, limit)
-    const page = rows.slice(0, limit)
+    // A jti is a UUID: anything else (36 dashes included) is refused before SQL.
+    const { page, nextCursor } = pageOf(await listLiveSessions(db, identity.id, uuidCursor(request.query.cursor), limit), limit, (s) => s.jti)
     return {
       items: page.map((s) => ({
         jti: s.jti,
@@ -41,9 +40,9 @@ export default async function sessionRoutes (app: FastifyInstance): Promise<void
         exp: iso(s.exp),
         credential_id: s.credential_id,
         revoked: s.revoked_at !== null,
-        stale: s.epoch < identity.epoch || identity.status !== 'active'
+        stale: sessionLapse({ session_epoch: s.epoch, current_epoch: s.current_epoch, status: s.status, chain_live: s.chain_live }) !== undefined
       })),
-      next_cursor: rows.length > limit ? page[page.length - 1]?.jti ?? null : null
+      next_cursor: nextCursor
     }
   })
 }

@@ -3,42 +3,20 @@
 // A trust change that could withhold access (JWKS, audience, claim mapping, lifetime), or its removal,
 // bumps every identity federated on it in the same transaction as the change and its audit row.
 import type { FastifyInstance } from 'fastify'
-import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
+import { Conflict, InvalidRequest } from '../../errors.js'
+import { isUniqueViolation } from '../../db-errors.js'
 import { commitChange } from '../../entitlements/change.js'
 import { narrowIdentitiesOfTrust, NARROWING_TRUST_FIELDS } from '../../entitlements/federation-narrowing.js'
 import { fetchableUrl } from '../../federation/safe-fetch.js'
-import type { Db, TrustRow } from '../../store/database.js'
-import { isUuid } from '../../store/identities.js'
 import { findFederatedCredential, findTrust, insertFederatedCredential, insertTrust, listTrusts, removeTrust, updateTrust, type TrustChange } from '../../store/trusts.js'
-import { identityOr404, lockLiveIdentity } from './lookups.js'
-import { conditions, idParams, listQuery, pageLimit, shortText } from './schemas.js'
-import type { CredentialRow } from '../../store/credentials.js'
-import { credentialView, iso } from './views.js'
+import { identityOr404, lockLiveIdentity, trustOr404 } from './lookups.js'
+import { federatedBody, idParams, listQuery, pageLimit, trustCreateBody, trustPatchBody, uuidCursor } from './schemas.js'
+import { credentialState, credentialView, pageOf, trustView } from './views.js'
 
-// Printable text only: Postgres refuses NUL, and no control character belongs in an issuer or a claim path.
-const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$'
-const text = (maxLength: number): object => ({ type: 'string', minLength: 1, maxLength, pattern: PRINTABLE })
-const uri = text(2048)
-const claimsMapping = { type: 'object', maxProperties: 50, propertyNames: text(128), additionalProperties: text(512) }
-const lifetime = { type: 'integer', minimum: 1, maximum: 7 * 86_400 } // up to 7 days in seconds
 const DEFAULT_MAX_ASSERTION_LIFETIME_S = 86_400 // 1 day
 
 interface CreateBody { issuer: string, jwks_uri?: string, audience?: string, claims?: Record<string, string>, max_assertion_lifetime_s?: number, name?: string }
 interface FederatedBody { issuer: string, subject: string, match?: Record<string, string> }
-
-export function trustView (row: TrustRow): Record<string, unknown> {
-  return {
-    id: row.id,
-    issuer: row.issuer,
-    jwks_uri: row.jwks_uri,
-    audience: row.audience,
-    claims: row.claims,
-    max_assertion_lifetime_s: row.max_assertion_lifetime_s,
-    name: row.name,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at)
-  }
-}
 
 /** RFC 3986 §6.2.2–6.2.3 equivalence, enough to tell whether an issuer is Tally's own. */
 function normalizedIssuer (value: string): string {
@@ -60,27 +38,11 @@ function checkClaimPaths (claims: Record<string, string> | undefined): void {
   }
 }
 
-async function trustOr404 (db: Db, id: string, options: { forUpdate?: boolean } = {}): Promise<TrustRow> {
-  const row = await findTrust(db, id, options)
-  if (row === undefined) throw new NotFound('trust not found')
-  return row
-}
-
-const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505'
-
 export default async function trustRoutes (app: FastifyInstance): Promise<void> {
   const { db, config } = app.tally
 
   app.post<{ Body: CreateBody }>('/trusts', {
-    preHandler: app.requireAdmin('admin:write'),
-    schema: {
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['issuer'],
-        properties: { issuer: uri, jwks_uri: uri, audience: uri, claims: claimsMapping, max_assertion_lifetime_s: lifetime, name: shortText }
-      }
-    }
+    preHandler: app.requireAdmin('admin:write'), schema: { body: trustCreateBody }
   }, async function createTrust (request, reply) {
     const body = request.body
     // docs/reference/federation.md: never Tally's own ISSUER — a Tally token is never an assertion.
@@ -115,11 +77,8 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
     preHandler: app.requireAdmin('admin:read'), schema: { querystring: listQuery }
   }, async function listAllTrusts (request) {
     const limit = pageLimit(request.query.limit)
-    const { cursor } = request.query
-    if (cursor !== undefined && !isUuid(cursor)) throw new InvalidRequest('cursor is malformed')
-    const rows = await listTrusts(db, limit + 1, cursor?.toLowerCase())
-    const page = rows.slice(0, limit)
-    return { items: page.map(trustView), next_cursor: rows.length > limit ? page[page.length - 1]?.id ?? null : null }
+    const { page, nextCursor } = pageOf(await listTrusts(db, limit + 1, uuidCursor(request.query.cursor)), limit, (r) => r.id)
+    return { items: page.map(trustView), next_cursor: nextCursor }
   })
 
   app.get<{ Params: { id: string } }>('/trusts/:id', {
@@ -129,21 +88,7 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
   })
 
   app.patch<{ Params: { id: string }, Body: TrustChange }>('/trusts/:id', {
-    preHandler: app.requireAdmin('admin:write'),
-    schema: {
-      params: idParams,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          jwks_uri: { anyOf: [uri, { type: 'null' }] },
-          audience: uri,
-          claims: claimsMapping,
-          max_assertion_lifetime_s: lifetime,
-          name: { anyOf: [shortText, { type: 'null' }] }
-        }
-      }
-    }
+    preHandler: app.requireAdmin('admin:write'), schema: { params: idParams, body: trustPatchBody }
   }, async function changeTrust (request) {
     const body = request.body ?? {}
     checkJwksUri(body.jwks_uri)
@@ -177,16 +122,7 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
   })
 
   app.post<{ Params: { id: string }, Body: FederatedBody }>('/identities/:id/federated', {
-    preHandler: app.requireAdmin('admin:write'),
-    schema: {
-      params: idParams,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['issuer', 'subject'],
-        properties: { issuer: uri, subject: text(2048), match: conditions }
-      }
-    }
+    preHandler: app.requireAdmin('admin:write'), schema: { params: idParams, body: federatedBody }
   }, async function createFederatedCredential (request, reply) {
     const { issuer, subject, match } = request.body
     for (const [key, value] of Object.entries(match ?? {})) {
@@ -205,9 +141,8 @@ export default async function trustRoutes (app: FastifyInstance): Promise<void> 
         throw new Conflict('this identity already has this federated credential')
       }
       const row = await insertFederatedCredential(trx, { identityId: identity.id, trust, subject, match: normalizedMatch })
-      const created = credentialView(row as CredentialRow)
-      await change.audit({ action: 'credential.create', identityId: identity.id, after: created })
-      return created
+      await change.audit({ action: 'credential.create', identityId: identity.id, after: credentialState(row) })
+      return credentialView(row, null)
     })
     return await reply.code(201).send(view)
   })

@@ -220,7 +220,7 @@ t.test('DELETE /admin/identities/:id → 204, status deleted, epoch bumped, cred
   t.strictSame((await epochEvents(app, client.id)).map((e) => [e.epoch, e.reason]), [[2, 'identity_deleted']])
 })
 
-t.test('POST /admin/identities/:id/secrets → 201 {id, client_secret, expires_at}, shown once', async (t) => {
+t.test('POST /admin/identities/:id/secrets → 201 the credential and its client_secret, shown once', async (t) => {
   const resource = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const expiresAt = inSeconds(86_400)
@@ -228,7 +228,8 @@ t.test('POST /admin/identities/:id/secrets → 201 {id, client_secret, expires_a
   t.equal(res.statusCode, 201)
   assertNoStore(t, res)
   const body = res.json()
-  t.strictSame(Object.keys(body).sort(), ['client_secret', 'expires_at', 'id'])
+  t.strictSame(Object.keys(body).sort(), ['client_secret', 'created_at', 'expires_at', 'id', 'last_used_at', 'prefix', 'revoked_at', 'type'])
+  t.strictSame([body.type, body.prefix, body.revoked_at, body.last_used_at], ['client_secret', body.client_secret.slice(0, 8), null, null], 'a client secret, its prefix, unused')
   t.match(body.id, UUID)
   t.match(body.client_secret, /^tly_[A-Za-z0-9_-]{43,}$/, 'tly_ prefix, ≥ 256 bits')
   t.ok(Buffer.from(body.client_secret.slice(4), 'base64url').length >= 32, '≥ 32 random bytes')
@@ -311,6 +312,36 @@ t.test('POST /admin/identities/:id/keys accepts public EC P-256, Ed25519, RSA �
   t.equal(read.credentials.filter((c: any) => c.type === 'jwk').length, 3, 'three keys registered')
   const rows = await app.tally.db.selectFrom('credentials').select('jwk').where('identity_id', '=', client.id).where('type', '=', 'jwk').execute()
   t.ok(rows.every((r) => !JSON.stringify(r.jwk).includes('"d"')), 'no private member stored')
+})
+
+t.test('each creation answers the credential as GET /admin/identities/:id lists it, last_used_at null until used', async (t) => {
+  const resource = await createResource(app, admin)
+  const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const issuer = `https://${uniqueId('platform')}.example.test`
+  expectStatus(await adminCall(app, admin, 'POST', '/admin/trusts', { issuer }))
+  const secret = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, {}))
+  const key = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/keys`, { jwk: publicKey.export({ format: 'jwk' }) }))
+  const federated = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/federated`, { issuer, subject: 'repo:acme/app' }))
+  t.strictSame(
+    [Object.keys(secret).sort(), Object.keys(key).sort(), Object.keys(federated).sort()],
+    [
+      ['client_secret', 'created_at', 'expires_at', 'id', 'last_used_at', 'prefix', 'revoked_at', 'type'],
+      ['alg', 'created_at', 'expires_at', 'id', 'jwk', 'kid', 'kty', 'last_used_at', 'revoked_at', 'type'],
+      ['created_at', 'expires_at', 'id', 'issuer', 'last_used_at', 'match', 'revoked_at', 'subject', 'type']
+    ],
+    'the exact keys of each answer'
+  )
+  const { client_secret: shownOnce, ...secretView } = secret
+  const { jwk, ...keyView } = key
+  const listed = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${client.id}`), 200).credentials
+  t.strictSame(listed.slice(1), [secretView, keyView, federated], 'the same objects as listed, beside the secret (once) and the stored jwk')
+  t.strictSame([secretView.last_used_at, keyView.last_used_at, federated.last_used_at], [null, null, null], 'unused so far')
+
+  t.equal((await requestToken(app, client.clientId, shownOnce)).statusCode, 200)
+  const used = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${client.id}`), 200).credentials
+  t.match(used.find((c: any) => c.id === secret.id).last_used_at, RFC3339, 'the field the creation answer gave as null is the last use')
+  t.equal(typeof jwk.x, 'string', 'the key answer also carries the public jwk')
 })
 
 t.test('DELETE /admin/identities/:id/credentials/:cid → 204, bumps once', async (t) => {
