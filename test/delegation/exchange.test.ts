@@ -3,7 +3,7 @@
 // /introspect: a bump of any party, a removed delegation, a revoked root, a disabled actor.
 import t from 'tap'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
-import { createClient, epochOf, expectStatus } from '../support/issuer.js'
+import { createClient, epochOf, expectStatus } from '../support/admin.js'
 import { ACCESS_TOKEN_TYPE, chainFixture, delegate, exchange, exchanged, introspect, tokenOf, TOKEN_EXCHANGE, type Chain } from './fixture.js'
 
 const app = await build(t)

@@ -4,7 +4,7 @@
 // An actor_token, when given, must be an active token of the authenticated client.
 import t from 'tap'
 import { adminCall, adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { expectStatus } from '../support/issuer.js'
+import { expectStatus } from '../support/admin.js'
 import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload } from '../federation/fixture.js'
 import { kubernetesClaims, startLocalIssuer } from '../federation/local-issuer.js'
 import { ACCESS_TOKEN_TYPE, chainFixture, exchange, introspect, tokenOf, TOKEN_EXCHANGE } from './fixture.js'

@@ -2,7 +2,7 @@
 // secrets, the delegations between them, and the token exchange itself, all through the public API.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { adminCall, basic, form, FORM_TYPE, requestToken } from '../helper.js'
-import { createClient, createResource, expectStatus, type TestClient } from '../support/issuer.js'
+import { createClient, createResource, expectStatus, type TestClient } from '../support/admin.js'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
@@ -12,7 +12,7 @@ export interface Chain { resource: string, subject: TestClient, a: TestClient, b
 /** subject —(read write)→ a —(read)→ b on one resource; rs is the resource's introspector. */
 export async function chainFixture (app: FastifyInstance, admin: string): Promise<Chain> {
   const rs = await createClient(app, admin, { kind: 'resource_server' })
-  const resource = await createResource(app, admin, { scopes: ['read', 'write', 'admin'], introspectors: [rs.clientId] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write', 'admin'], introspectors: [rs.clientId] })
   const subject = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read', 'write'] }] })
   const a = await createClient(app, admin, { kind: 'agent' })
   const b = await createClient(app, admin, { kind: 'agent' })

@@ -2,7 +2,7 @@
 // secret at all, its federated credential and its entitlements.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { adminCall, form, FORM_TYPE, uniqueId } from '../helper.js'
-import { expectStatus, type EntitlementSpec } from '../support/issuer.js'
+import { type EntitlementSpec, expectStatus } from '../support/admin.js'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'

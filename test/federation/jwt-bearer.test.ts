@@ -3,7 +3,8 @@
 // over HTTP) and gets a token carrying only the entitlements its live context satisfies.
 import t from 'tap'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, ISSUER } from '../helper.js'
-import { createClient, createResource, epochOf, expectStatus, assertNoStore, assertInvalidClient } from '../support/issuer.js'
+import { createClient, createResource, epochOf, expectStatus } from '../support/admin.js'
+import { assertInvalidClient, assertNoStore } from '../support/oauth.js'
 import { createTrust, createWorkload, introspect, jwtBearer } from './fixture.js'
 import { githubActionsClaims, kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
@@ -15,7 +16,7 @@ t.test('a Kubernetes service account gets a token for its namespace, with no sec
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace', serviceaccount: 'kubernetes.io.serviceaccount.name' }, name: 'kind cluster' })
-  const api = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject: 'system:serviceaccount:payments:billing', match: { namespace: 'payments' } }, [
     { resource: api, scopes: ['read'], conditions: { namespace: 'payments' } },
     { resource: api, scopes: ['write'], conditions: { namespace: 'payments-admin' } }
@@ -56,7 +57,7 @@ t.test('a CI job in staging never gets the production deploy token', async (t) =
   const admin = await adminToken(app)
   const gh = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: gh.issuer, audience: 'https://tally.example.test', claims: { environment: 'environment', repository: 'repository', run_attempt: 'run_attempt' } })
-  const deploy = await createResource(app, admin, { scopes: ['deploy'] })
+  const { identifier: deploy } = await createResource(app, admin, { scopes: ['deploy'] })
   const repo = 'octo-org/octo-repo'
   const staging = await createWorkload(app, admin, { issuer: gh.issuer, subject: `repo:${repo}:environment:staging` }, [
     { resource: deploy, scopes: ['deploy'], conditions: { environment: 'staging' } },
@@ -93,7 +94,7 @@ t.test('client_id picks the identity when the assertion matches several', async 
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const subject = 'system:serviceaccount:shared:runner'
   const a = await createWorkload(app, admin, { issuer: k8s.issuer, subject }, [{ resource: api, scopes: ['read'] }])
   const b = await createWorkload(app, admin, { issuer: k8s.issuer, subject }, [{ resource: api, scopes: ['read'] }])
@@ -115,7 +116,7 @@ t.test('every rejection of docs/reference/federation.md, with its exact status a
   const k8s = await startLocalIssuer(t)
   const untrusted = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace' }, max_assertion_lifetime_s: 7200 })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const subject = 'system:serviceaccount:team:app'
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject, match: { namespace: 'team' } }, [{ resource: api, scopes: ['read'] }])
   const good = (): Record<string, unknown> => kubernetesClaims(k8s.issuer, ISSUER, 'team', 'app')
@@ -195,7 +196,7 @@ t.test('removing the trust makes its tokens inactive at once, and changing it bu
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   const trust = await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace' } })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject: 'system:serviceaccount:ns:sa' }, [{ resource: api, scopes: ['read'] }])
   const mint = async (): Promise<string> => {
     const res = await jwtBearer(app, await k8s.sign(kubernetesClaims(k8s.issuer, ISSUER, 'ns', 'sa')))

@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 import { generateKeyPairSync } from 'node:crypto'
 import Provider from 'oidc-provider'
 import { adminToken, ADMIN_SECRET, basic, build, decodeHeader, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { createResource } from '../support/issuer.js'
+import { createResource } from '../support/admin.js'
 import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload, introspect, jwtBearer } from './fixture.js'
 
 const root = t
@@ -67,7 +67,7 @@ t.test('node-oidc-provider access tokens as jwt-bearer grants and as client asse
   const platform = await startProvider(t)
   // No jwks_uri: Tally discovers it from the provider's /.well-known/openid-configuration.
   await createTrust(app, admin, { issuer: platform.issuer, claims: { platform_client: 'client_id', scope: 'scope' }, name: 'node-oidc-provider' })
-  const api = await createResource(app, admin, { scopes: ['deploy', 'admin'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['deploy', 'admin'] })
   const wl = await createWorkload(app, admin, { issuer: platform.issuer, subject: PLATFORM_CLIENT, match: { platform_client: PLATFORM_CLIENT } }, [
     { resource: api, scopes: ['deploy'], conditions: { scope: 'deploy' } },
     { resource: api, scopes: ['admin'], conditions: { scope: 'admin' } }

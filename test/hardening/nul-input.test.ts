@@ -5,16 +5,16 @@ import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, FORM_TYPE, form, ISSUER } from '../helper.js'
-import { assertInvalidClient } from '../support/issuer.js'
-import { assertion, assertionParams, createIdentity, createResource, grant, introspectAs, someAddress, tokenFor, unsignedJwt } from '../support/tally.js'
+import { createClient, createResource, grant } from '../support/admin.js'
+import { assertInvalidClient, assertion, assertionParams, introspectAs, someAddress, tokenFor, unsignedJwt } from '../support/oauth.js'
 import { ClientLoader } from '../../server/store/clients.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
-const api = await createResource(app, admin, ['read'])
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
+const api = await createResource(app, admin, { scopes: ['read'] })
+const rs = await createClient(app, admin, { kind: 'resource_server' })
 expectOk(await adminCall(app, admin, 'PATCH', `/admin/resources/${api.id}`, { introspectors: [rs.clientId] }))
-const svc = await createIdentity(app, admin)
+const svc = await createClient(app, admin)
 await grant(app, admin, svc.id, api.identifier, ['read'])
 
 function expectOk (res: { statusCode: number, body: string }): void {

@@ -8,11 +8,12 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { AuthThrottle } from '../../server/oauth/throttle.js'
 import { authenticateClient } from '../../server/oauth/client-auth.js'
 import { ISSUER, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
-import { assertion, assertionParams, createBareIdentity, createIdentity, createResource, grant, introspectAs, someAddress, unsignedJwt } from '../support/tally.js'
+import { createClient, createResource, grant } from '../support/admin.js'
+import { assertion, assertionParams, introspectAs, someAddress, unsignedJwt } from '../support/oauth.js'
 
 const app: FastifyInstance = await build(t)
 const admin = await adminToken(app)
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
+const rs = await createClient(app, admin, { kind: 'resource_server' })
 const TOKEN_ENDPOINT = `${ISSUER}/token`
 const now = (): number => Math.floor(Date.now() / 1000)
 
@@ -31,8 +32,8 @@ async function registerKey (identityId: string, publicKey: CryptoKey, kid: strin
 
 /** A workload with no secret, its keys registered, entitled on `resource` and introspector of it. */
 async function keyedClient (resource?: { id: string, identifier: string }): Promise<KeyedClient & { resource: { id: string, identifier: string } }> {
-  const identity = await createBareIdentity(app, admin)
-  const res = resource ?? await createResource(app, admin, ['read', 'write'], [rs.clientId, identity.clientId])
+  const identity = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
+  const res = resource ?? await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [rs.clientId, identity.clientId] })
   if (resource !== undefined) {
     const patch = await adminCall(app, admin, 'PATCH', `/admin/resources/${res.id}`, { introspectors: [rs.clientId, identity.clientId] })
     if (patch.statusCode !== 200) throw new Error(patch.body)
@@ -78,7 +79,7 @@ t.test('discovery advertises private_key_jwt on all three endpoints', async (t) 
 })
 
 t.test('key registration: public EC, OKP and RSA ≥ 2048 only', async (t) => {
-  const identity = await createBareIdentity(app, admin)
+  const identity = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
   const ec = await generateKeyPair('ES256', { extractable: true })
   const priv = await exportJWK(ec.privateKey)
   const withD = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: priv })
@@ -291,7 +292,7 @@ t.test('a revoked key credential no longer authenticates; the others still do', 
 })
 
 t.test('an expired key credential no longer authenticates', async (t) => {
-  const identity = await createBareIdentity(app, admin)
+  const identity = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
   await grant(app, admin, identity.id, main.resource.identifier, ['read'])
   const { privateKey, publicKey } = await generateKeyPair('ES256')
   const reg = await registerKey(identity.id, publicKey, 'short', {})
@@ -316,7 +317,7 @@ t.test('a disabled or deleted identity cannot authenticate with its keys', async
 })
 
 t.test('two authentication methods at once are 400 invalid_request', async (t) => {
-  const svc = await createIdentity(app, admin)
+  const svc = await createClient(app, admin)
   await grant(app, admin, svc.id, main.resource.identifier, ['read'])
   const cases: Array<[string, Record<string, string>, string | undefined]> = [
     ['Basic + client_assertion', { grant_type: 'client_credentials', ...assertionParams(await sign('EC P-256')) }, basic(svc.clientId, svc.secret)],

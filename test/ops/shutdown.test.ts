@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import { adminToken, build, sharedStore, basic, FORM_TYPE, freePort, KEK, SERVER_NODE_ARGS } from '../helper.js'
-import { createClient, createResource } from '../support/issuer.js'
-import { gracefulClose } from '../../server/shutdown.js'
+import { createClient, createResource } from '../support/admin.js'
 import { waitFor } from '../support/wait.js'
+import { gracefulClose } from '../../server/shutdown.js'
 
 interface Outcome { status?: number, error?: string, body?: string }
 
@@ -29,7 +29,7 @@ function post (port: number, path: string, headers: Record<string, string>, body
 t.test('closing under load answers every request in flight and refuses new ones', async (t) => {
   const app = await build(t)
   const admin = await adminToken(app)
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }

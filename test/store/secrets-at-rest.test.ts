@@ -4,13 +4,13 @@ import t from 'tap'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { sql } from 'kysely'
 import { adminCall, ADMIN_SECRET, adminToken, build, KEK, requestToken } from '../helper.js'
-import { createClient, createResource, expectStatus } from '../support/issuer.js'
+import { createClient, createResource, expectStatus } from '../support/admin.js'
 import { decrypt } from '../../server/keys/crypto.js'
 
 t.test('no client secret, private key member, PKCS#8 key or token appears in any column of any table', async (t) => {
   const app = await build(t)
   const admin = await adminToken(app)
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const second = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, {}))
   const token = expectStatus(await requestToken(app, client.clientId, client.secret), 200).access_token as string

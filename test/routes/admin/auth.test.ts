@@ -4,7 +4,8 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, form, FORM_TYPE, ISSUER, requestToken } from '../../helper.js'
-import { assertNoStore, createClient, createResource, expectStatus, type TestClient } from '../../support/issuer.js'
+import { createClient, createResource, expectStatus, type TestClient } from '../../support/admin.js'
+import { assertNoStore } from '../../support/oauth.js'
 import { signJwt } from '../../../server/keys/keystore.js'
 import { tokenDigest } from '../../../server/keys/crypto.js'
 
@@ -44,7 +45,7 @@ async function expiredAdminToken (): Promise<string> {
 }
 
 t.test('401 invalid_token without a token, or with one that is not an active admin token', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const service = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const serviceToken = expectStatus(await requestToken(app, service.clientId, service.secret), 200).access_token
 

@@ -7,7 +7,7 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import { ADMIN_SECRET, adminCall, adminToken, basic, build, FORM_TYPE, form, requestToken, sharedStore, uniqueId } from '../../helper.js'
-import { createClient } from '../../support/issuer.js'
+import { createClient } from '../../support/admin.js'
 
 const ROUNDS = 8
 

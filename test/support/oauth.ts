@@ -1,58 +1,26 @@
-// Fixtures for the introspection, revocation and private_key_jwt tests: identities, resources and
-// entitlements made through the admin API, form calls to /introspect and /revoke, and "genuine" tokens
+// Calling the OAuth endpoints (/token, /introspect, /revoke) as a client, and what their answers share:
+// an access token for a client, form posts from a random source address, the exact invalid_client
+// answer and no-store headers, client assertions for private_key_jwt (RFC 7523), and "genuine" tokens
 // signed with Tally's own key and recorded as sessions, to reach checks a forged token never gets to.
 import { randomBytes, randomUUID, sign as cryptoSign } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
 import { SignJWT, type CryptoKey, type KeyObject } from 'jose'
-import { adminCall, basic, form, FORM_TYPE, KEK, requestToken, uniqueId } from '../helper.js'
+import { basic, form, FORM_TYPE, ISSUER, KEK, requestToken } from '../helper.js'
 import { currentSigningKey, loadSigningKeys } from '../../server/keys/keystore.js'
 import { tokenDigest } from '../../server/keys/crypto.js'
+import { expectStatus } from './admin.js'
+
+type Res = LightMyRequestResponse
 
 const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url')
 
-export interface Svc { id: string, clientId: string, secret: string, secretId: string }
+/** RFC 7523 §2.2: the client_assertion_type of a JWT client assertion. */
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
-
-function expectStatus (res: LightMyRequestResponse, status: number, what: string): void {
-  if (res.statusCode !== status) throw new Error(`${what}: ${res.statusCode} ${res.body}`)
-}
-
-/** A resource with a random identifier; `introspectors` are client_ids. Returns its identifier and id. */
-export async function createResource (app: FastifyInstance, admin: string, scopes: string[], introspectors: string[] = [], extra: Record<string, unknown> = {}): Promise<{ id: string, identifier: string }> {
-  const identifier = `https://api.example.test/${uniqueId('res')}`
-  const res = await adminCall(app, admin, 'POST', '/admin/resources', { identifier, scopes, introspectors, ...extra })
-  expectStatus(res, 201, 'create resource')
-  return { id: res.json().id, identifier }
-}
-
-/** An identity with one client secret. */
-export async function createIdentity (app: FastifyInstance, admin: string, body: Record<string, unknown> = {}): Promise<Svc> {
-  const res = await adminCall(app, admin, 'POST', '/admin/identities', { client_id: uniqueId(), kind: 'service_account', ...body })
-  expectStatus(res, 201, 'create identity')
-  const { id, client_id: clientId } = res.json()
-  const sec = await adminCall(app, admin, 'POST', `/admin/identities/${id}/secrets`, {})
-  expectStatus(sec, 201, 'create secret')
-  return { id, clientId, secret: sec.json().client_secret, secretId: sec.json().id }
-}
-
-/** An identity with no credential at all (for private_key_jwt). */
-export async function createBareIdentity (app: FastifyInstance, admin: string): Promise<{ id: string, clientId: string }> {
-  const res = await adminCall(app, admin, 'POST', '/admin/identities', { client_id: uniqueId('pkj'), kind: 'workload' })
-  expectStatus(res, 201, 'create identity')
-  return { id: res.json().id, clientId: res.json().client_id }
-}
-
-export async function grant (app: FastifyInstance, admin: string, identityId: string, resource: string, scopes: string[], extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await adminCall(app, admin, 'POST', `/admin/identities/${identityId}/entitlements`, { resource, scopes, ...extra })
-  expectStatus(res, 201, 'grant')
-  return res.json().id
-}
-
-export async function tokenFor (app: FastifyInstance, svc: { clientId: string, secret: string }, params: Record<string, string> = {}): Promise<string> {
-  const res = await requestToken(app, svc.clientId, svc.secret, params)
-  expectStatus(res, 200, 'token')
-  return res.json().access_token
+/** A client_credentials access token for `who` (params: resource, scope, ...); throws unless 200. */
+export async function tokenFor (app: FastifyInstance, who: { clientId: string, secret: string }, params: Record<string, string> = {}): Promise<string> {
+  return expectStatus(await requestToken(app, who.clientId, who.secret, params), 200).access_token
 }
 
 /**
@@ -64,21 +32,46 @@ export function someAddress (): string {
   return `10.${b[0] as number}.${b[1] as number}.${b[2] as number}`
 }
 
-export async function postForm (app: FastifyInstance, url: string, caller: { clientId: string, secret: string } | undefined, params: Record<string, string>): Promise<LightMyRequestResponse> {
+/** Who calls: a client authenticating with HTTP Basic, an Authorization header as sent, or nobody. */
+export type Caller = { clientId: string, secret: string } | string | undefined
+
+/** POSTs `params` as a form to `url` from a random source address. */
+export async function postForm (app: FastifyInstance, url: string, caller: Caller, params: Record<string, string>): Promise<Res> {
+  const authorization = typeof caller === 'object' ? basic(caller.clientId, caller.secret) : caller
   return await app.inject({
     method: 'POST',
     url,
     remoteAddress: someAddress(),
-    headers: { 'content-type': FORM_TYPE, ...(caller !== undefined && { authorization: basic(caller.clientId, caller.secret) }) },
+    headers: { 'content-type': FORM_TYPE, ...(authorization !== undefined && { authorization }) },
     payload: form(params)
   })
 }
 
-export const introspectAs = async (app: FastifyInstance, caller: { clientId: string, secret: string } | undefined, token: string, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+export const introspectAs = async (app: FastifyInstance, caller: Caller, token: string, extra: Record<string, string> = {}): Promise<Res> =>
   await postForm(app, '/introspect', caller, { token, ...extra })
 
-export const revokeAs = async (app: FastifyInstance, caller: { clientId: string, secret: string } | undefined, params: Record<string, string>): Promise<LightMyRequestResponse> =>
+/** The JSON body of introspecting `token` as `caller`, whatever the status. */
+export const introspection = async (app: FastifyInstance, caller: Caller, token: string): Promise<any> =>
+  (await introspectAs(app, caller, token)).json()
+
+export const revokeAs = async (app: FastifyInstance, caller: Caller, params: Record<string, string>): Promise<Res> =>
   await postForm(app, '/revoke', caller, params)
+
+export const INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' }
+
+/** no-store + no-cache, as on every /token and admin response. */
+export function assertNoStore (t: Test, res: Res, msg = ''): void {
+  t.equal(res.headers['cache-control'], 'no-store', `${msg} Cache-Control: no-store`.trim())
+  t.equal(res.headers.pragma, 'no-cache', `${msg} Pragma: no-cache`.trim())
+}
+
+/** 401 invalid_client with the exact body and `WWW-Authenticate: Basic realm="<issuer>"`. */
+export function assertInvalidClient (t: Test, res: Res, msg: string, issuer = ISSUER): void {
+  t.equal(res.statusCode, 401, `${msg}: status`)
+  t.strictSame(res.json(), INVALID_CLIENT, `${msg}: body`)
+  t.equal(res.headers['www-authenticate'], `Basic realm="${issuer}"`, `${msg}: WWW-Authenticate`)
+  assertNoStore(t, res, msg)
+}
 
 /**
  * Signs `claims` with Tally's current signing key (header overrides may replace typ, alg and kid, or
@@ -128,10 +121,12 @@ export async function assertion (key: CryptoKey | KeyObject | Uint8Array, alg: s
   return await new SignJWT(payload).setProtectedHeader({ alg, ...header }).sign(key)
 }
 
+/** The form parameters that authenticate with `clientAssertion` (RFC 7523 §2.2). */
 export function assertionParams (clientAssertion: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { client_assertion_type: JWT_BEARER, client_assertion: clientAssertion, ...extra }
+  return { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: clientAssertion, ...extra }
 }
 
+/** A JWT with an empty signature: header and payload as given. */
 export function unsignedJwt (header: Record<string, unknown>, payload: Record<string, unknown>): string {
   return `${b64(header)}.${b64(payload)}.`
 }
