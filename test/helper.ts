@@ -122,6 +122,8 @@ export function decodePayload (jwt: string): Record<string, any> {
 export function decodeHeader (jwt: string): Record<string, any> {
   return JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString('utf8'))
 }
+/** The reverse: `value` as a JWT segment (JSON, base64url), to build forged or altered tokens. */
+export const encodeSegment = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 /** A port free on 127.0.0.1 right now (for tests that need a real listening server with a known ISSUER). */
 export async function freePort (): Promise<number> {

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { sql } from 'kysely'
 import { createVerifier, tallyAuth, type Verifier, type VerifierOptions, type FeedEvent } from '../packages/verifier/src/index.js'
-import { adminCall, basic, form, FORM_TYPE, ISSUER, sharedStore } from './helper.js'
+import { adminCall, basic, decodeHeader, decodePayload, encodeSegment, form, FORM_TYPE, ISSUER, sharedStore } from './helper.js'
 import { bumpEpoch } from '../server/store/epochs.js'
 import { createClient } from './support/admin.js'
 import { tokenFor } from './support/oauth.js'
@@ -76,10 +76,9 @@ t.test('verify answers each reason', async (t) => {
   const wrongAudience = await tokenFor(a.app, f.svc, { resource: other })
 
   const { privateKey } = await generateKeyPair('ES256')
-  const [h, p] = token.split('.') as [string, string, string]
-  const forged = await new SignJWT(JSON.parse(Buffer.from(p, 'base64url').toString()))
-    .setProtectedHeader({ ...JSON.parse(Buffer.from(h, 'base64url').toString()) }).sign(privateKey)
-  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), scope: 'read write' })).toString('base64url')}.${token.split('.')[2] as string}`
+  const [h, , s] = token.split('.') as [string, string, string]
+  const forged = await new SignJWT(decodePayload(token)).setProtectedHeader({ ...decodeHeader(token) } as { alg: string }).sign(privateKey)
+  const tampered = `${h}.${encodeSegment({ ...decodePayload(token), scope: 'read write' })}.${s}`
 
   const cases: Array<[string, string, string[] | undefined, string]> = [
     ['not a JWT', 'garbage', undefined, 'invalid'],
@@ -129,7 +128,7 @@ t.test('a verifier whose feed is cut fails closed, then catches up from its curs
   t.strictSame(await v.verify(revokedToken), { active: false, reason: 'revoked' })
   t.strictSame(await v.verify(tokens[1] as string), { active: false, reason: 'stale' })
   t.strictSame(events.map((e) => e.type === 'epoch' ? `epoch ${e.epoch}` : e.type === 'revoked' ? `revoked ${e.jti}` : `key ${e.kid}`),
-    [`revoked ${JSON.parse(Buffer.from(revokedToken.split('.')[1] as string, 'base64url').toString()).jti}`, 'epoch 2', 'epoch 3'],
+    [`revoked ${decodePayload(revokedToken).jti}`, 'epoch 2', 'epoch 3'],
     'every event of the outage, once, in commit order')
   t.match(await v.verify(await tokenFor(restarted.app, f.svc, { resource: f.resource })), { active: true, claims: { epoch: 3 } })
 })
@@ -235,12 +234,11 @@ t.test('first sight checks header, claims and signature; a cached token shields 
   const v = await verifierOn(a, f)
   const token = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
   const [h, p, s] = token.split('.') as [string, string, string]
-  const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>
-  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const header = decodeHeader(token)
   t.match(await v.verify(token), { active: true }, 'the genuine token is cached now')
 
   const { privateKey } = await generateKeyPair('ES256')
-  const otherSignature = (await new SignJWT(JSON.parse(Buffer.from(p, 'base64url').toString())).setProtectedHeader(header as { alg: string }).sign(privateKey)).split('.')[2] as string
+  const otherSignature = (await new SignJWT(decodePayload(token)).setProtectedHeader(header as { alg: string }).sign(privateKey)).split('.')[2] as string
   const flipped = Buffer.from(s, 'base64url')
   flipped[10] = (flipped[10] as number) ^ 1
   const cases: Array<[string, string]> = [
@@ -249,22 +247,21 @@ t.test('first sight checks header, claims and signature; a cached token shields 
     ['the cached claims with no signature', `${h}.${p}.`],
     ['a character outside base64url in the signature', `${h}.${p}.${s}!`],
     ['a signature one byte short', `${h}.${p}.${Buffer.from(s, 'base64url').subarray(1).toString('base64url')}`],
-    ['alg none', `${b64({ ...header, alg: 'none' })}.${p}.`],
-    ['alg HS256 (the public key as a secret)', `${b64({ ...header, alg: 'HS256' })}.${p}.${s}`],
-    ['typ JWT instead of at+jwt', `${b64({ ...header, typ: 'JWT' })}.${p}.${s}`],
-    ['no kid', `${b64({ alg: header.alg, typ: header.typ })}.${p}.${s}`],
-    ['an unknown kid', `${b64({ ...header, kid: 'not-a-key' })}.${p}.${s}`],
-    ['a crit extension', `${b64({ ...header, crit: ['b64'], b64: false })}.${p}.${s}`],
+    ['alg none', `${encodeSegment({ ...header, alg: 'none' })}.${p}.`],
+    ['alg HS256 (the public key as a secret)', `${encodeSegment({ ...header, alg: 'HS256' })}.${p}.${s}`],
+    ['typ JWT instead of at+jwt', `${encodeSegment({ ...header, typ: 'JWT' })}.${p}.${s}`],
+    ['no kid', `${encodeSegment({ alg: header.alg, typ: header.typ })}.${p}.${s}`],
+    ['an unknown kid', `${encodeSegment({ ...header, kid: 'not-a-key' })}.${p}.${s}`],
+    ['a crit extension', `${encodeSegment({ ...header, crit: ['b64'], b64: false })}.${p}.${s}`],
     ['four segments', `${token}.${s}`],
-    ['a payload that is not an object', `${h}.${b64([1])}.${s}`]
+    ['a payload that is not an object', `${h}.${encodeSegment([1])}.${s}`]
   ]
   for (const [what, value] of cases) t.strictSame(await v.verify(value), { active: false, reason: 'invalid' }, what)
   t.match(await v.verify(token), { active: true }, 'the genuine token is still accepted')
 
   // Expiry is refused as such only behind a good signature (as jwtVerify did): move the clock past exp.
   const fresh = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
-  const [fh, fp] = fresh.split('.') as [string, string, string]
-  const forgedExpired = await new SignJWT(JSON.parse(Buffer.from(fp, 'base64url').toString())).setProtectedHeader(JSON.parse(Buffer.from(fh, 'base64url').toString())).sign(privateKey)
+  const forgedExpired = await new SignJWT(decodePayload(fresh)).setProtectedHeader(decodeHeader(fresh) as { alg: string }).sign(privateKey)
   const realNow = Date.now
   Date.now = () => realNow() + 3600_000
   try {

@@ -3,8 +3,8 @@
 import t from 'tap'
 import { adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
 import { createResource } from '../support/admin.js'
-import { assertInvalidClient } from '../support/oauth.js'
-import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload } from './fixture.js'
+import { assertInvalidClient, CLIENT_ASSERTION_TYPE } from '../support/oauth.js'
+import { createTrust, createWorkload } from './fixture.js'
 import { kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
 const root = t

@@ -7,7 +7,8 @@ import { generateKeyPairSync } from 'node:crypto'
 import Provider from 'oidc-provider'
 import { adminToken, ADMIN_SECRET, basic, build, decodeHeader, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
 import { createResource } from '../support/admin.js'
-import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload, introspect, jwtBearer } from './fixture.js'
+import { CLIENT_ASSERTION_TYPE, introspection } from '../support/oauth.js'
+import { createTrust, createWorkload, jwtBearer } from './fixture.js'
 
 const root = t
 const PLATFORM_CLIENT = 'ci-runner'
@@ -84,7 +85,7 @@ t.test('node-oidc-provider access tokens as jwt-bearer grants and as client asse
   t.equal(claims.scope, 'deploy')
   t.strictSame(claims.ctx, { platform_client: PLATFORM_CLIENT, scope: 'deploy' })
   t.ok(claims.exp <= decodePayload(assertion).exp, 'never outlives the provider token')
-  t.equal((await introspect(app, basic('admin', ADMIN_SECRET), res.json().access_token)).active, true)
+  t.equal((await introspection(app, basic('admin', ADMIN_SECRET), res.json().access_token)).active, true)
 
   const asClient = await app.inject({
     method: 'POST',

@@ -5,7 +5,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createVerifier, type Verifier } from '../../packages/verifier/src/index.js'
 import { signJwt } from '../../server/keys/keystore.js'
-import { adminCall, adminToken, basic, decodePayload, ISSUER } from '../helper.js'
+import { adminCall, adminToken, basic, decodePayload, encodeSegment, ISSUER } from '../helper.js'
 import { tokenFor } from '../support/oauth.js'
 import { type FeedFixture, feedFixture, type Instance, startInstance } from '../support/instances.js'
 import { waitFor } from '../support/wait.js'
@@ -48,7 +48,7 @@ t.test('an emergency removal drops the key and everything verified with it, forg
   // An unknown kid makes jose refetch the JWKS; the removed key must not come back with it, nor from
   // jose's cache of the old set.
   const [, payload] = old.split('.') as [string, string, string]
-  const unknownKid = `${Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'no-such-key' })).toString('base64url')}.${payload}.${old.split('.')[2] as string}`
+  const unknownKid = `${encodeSegment({ alg: 'ES256', typ: 'at+jwt', kid: 'no-such-key' })}.${payload}.${old.split('.')[2] as string}`
   t.strictSame(await v.verify(unknownKid), { active: false, reason: 'invalid' })
   t.strictSame(await v.verify(forge()), { active: false, reason: 'invalid' }, 'still refused after a JWKS refetch')
   const fresh = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })

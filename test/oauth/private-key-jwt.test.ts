@@ -7,9 +7,9 @@ import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { AuthThrottle } from '../../server/oauth/throttle.js'
 import { authenticateClient } from '../../server/oauth/client-auth.js'
-import { ISSUER, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
+import { ISSUER, adminCall, adminToken, basic, build, decodePayload, encodeSegment } from '../helper.js'
 import { createClient, createResource, grant } from '../support/admin.js'
-import { assertion, assertionParams, introspectAs, someAddress, unsignedJwt } from '../support/oauth.js'
+import { assertion, assertionParams, introspectAs, postForm, unsignedJwt } from '../support/oauth.js'
 
 const app: FastifyInstance = await build(t)
 const admin = await adminToken(app)
@@ -50,9 +50,7 @@ async function keyedClient (resource?: { id: string, identifier: string }): Prom
   return { ...identity, keys, resource: res }
 }
 
-async function call (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url, remoteAddress: someAddress(), headers: { 'content-type': FORM_TYPE, ...(authorization !== undefined && { authorization }) }, payload: form(params) })
-}
+const call = async (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> => await postForm(app, url, authorization, params)
 
 const tokenWith = async (a: string, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
   await call('/token', { grant_type: 'client_credentials', ...assertionParams(a), ...extra })
@@ -207,7 +205,7 @@ t.test('every bad assertion is 401 invalid_client', async (t) => {
     ['payload altered after signing', async () => {
       const good = await sign('Ed25519')
       const [h, , s] = good.split('.') as [string, string, string]
-      return `${h}.${Buffer.from(JSON.stringify(claims({ exp: now() + 200 }))).toString('base64url')}.${s}`
+      return `${h}.${encodeSegment(claims({ exp: now() + 200 }))}.${s}`
     }],
     ['unknown client', async () => await assertion(stranger.privateKey, 'ES256', 'no-such-client', ISSUER)],
     ['garbage', async () => 'not.a.jwt']

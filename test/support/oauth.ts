@@ -6,14 +6,12 @@ import { randomBytes, randomUUID, sign as cryptoSign } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { SignJWT, type CryptoKey, type KeyObject } from 'jose'
-import { basic, form, FORM_TYPE, ISSUER, KEK, requestToken } from '../helper.js'
+import { basic, encodeSegment, form, FORM_TYPE, ISSUER, KEK, requestToken } from '../helper.js'
 import { currentSigningKey, loadSigningKeys } from '../../server/keys/keystore.js'
 import { tokenDigest } from '../../server/keys/crypto.js'
 import { expectStatus } from './admin.js'
 
 type Res = LightMyRequestResponse
-
-const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 /** RFC 7523 §2.2: the client_assertion_type of a JWT client assertion. */
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -92,7 +90,7 @@ export async function mintRecorded (app: FastifyInstance, opts: {
   if (key === undefined) throw new Error('no signing key')
   const header = { typ: 'at+jwt', alg: key.alg, kid: key.kid, ...opts.header }
   for (const k of Object.keys(header)) if ((header as Record<string, unknown>)[k] === undefined) delete (header as Record<string, unknown>)[k]
-  const input = `${b64(header)}.${b64(opts.claims)}`
+  const input = `${encodeSegment(header)}.${encodeSegment(opts.claims)}`
   // RFC 7518 §3.4: an ES256 signature is R ‖ S.
   const sig = cryptoSign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
   const token = `${input}.${sig.toString('base64url')}`
@@ -128,5 +126,5 @@ export function assertionParams (clientAssertion: string, extra: Record<string, 
 
 /** A JWT with an empty signature: header and payload as given. */
 export function unsignedJwt (header: Record<string, unknown>, payload: Record<string, unknown>): string {
-  return `${b64(header)}.${b64(payload)}.`
+  return `${encodeSegment(header)}.${encodeSegment(payload)}.`
 }
