@@ -9,7 +9,7 @@ import { AuthThrottle } from '../../server/oauth/throttle.js'
 import { authenticateClient } from '../../server/oauth/client-auth.js'
 import { ISSUER, adminCall, adminToken, basic, build, decodePayload, encodeSegment } from '../helper.js'
 import { createClient, createResource, grant } from '../support/admin.js'
-import { assertion, assertionParams, introspectAs, postForm, unsignedJwt } from '../support/oauth.js'
+import { assertion, assertionParams, introspectAs, INVALID_CLIENT, postForm, unsignedJwt } from '../support/oauth.js'
 
 const app: FastifyInstance = await build(t)
 const admin = await adminToken(app)
@@ -57,7 +57,7 @@ const tokenWith = async (a: string, extra: Record<string, string> = {}): Promise
 
 function assertInvalidClient (t: Test, res: LightMyRequestResponse, msg: string): void {
   t.equal(res.statusCode, 401, `${msg}: 401`)
-  t.strictSame(res.json(), { error: 'invalid_client', error_description: 'client authentication failed' }, `${msg}: invalid_client`)
+  t.strictSame(res.json(), INVALID_CLIENT, `${msg}: invalid_client`)
   t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`, `${msg}: WWW-Authenticate`)
   t.equal(res.headers['cache-control'], 'no-store', `${msg}: no-store`)
 }
