@@ -1,5 +1,9 @@
-// Test harness: a real database per test file — embedded PGlite by default, or a private schema in the
-// Postgres at DATABASE_URL — shared by every app the file builds, and helpers to drive the admin API.
+// Test harness, the entry of every test file: a real database per test file — embedded PGlite by
+// default, or a private schema in the Postgres at DATABASE_URL — shared by every app the file builds
+// (`build`), the bootstrap admin's token and calls to the admin API, the form and Basic encodings with
+// a plain client_credentials request, and JWT segments decoded or encoded by hand. What tests make
+// through these lives in support/: admin.ts (resources, identities, entitlements), oauth.ts (the OAuth
+// endpoints), instances.ts (listening instances, the feed fixture), wait.ts (waiting on a condition).
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -122,6 +126,8 @@ export function decodePayload (jwt: string): Record<string, any> {
 export function decodeHeader (jwt: string): Record<string, any> {
   return JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString('utf8'))
 }
+/** The reverse: `value` as a JWT segment (JSON, base64url), to build forged or altered tokens. */
+export const encodeSegment = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 /** A port free on 127.0.0.1 right now (for tests that need a real listening server with a known ISSUER). */
 export async function freePort (): Promise<number> {

@@ -7,7 +7,8 @@ import { generateKeyPair, exportJWK } from 'jose'
 import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, form, FORM_TYPE, sharedStore, testConfig } from './helper.js'
 import { buildApp } from '../server/app.js'
 import { openStore } from '../server/store/database.js'
-import { assertion, assertionParams, createBareIdentity, createIdentity, createResource, grant, introspectAs, revokeAs, someAddress, tokenFor } from './support/tally.js'
+import { createClient, createResource, grant, type TestClient } from './support/admin.js'
+import { assertion, assertionParams, introspectAs, revokeAs, someAddress, tokenFor } from './support/oauth.js'
 
 if (process.env.DATABASE_URL === undefined) {
   t.plan(0, 'two instances need a shared Postgres: set DATABASE_URL (skipped on PGlite)')
@@ -20,12 +21,12 @@ if (process.env.DATABASE_URL === undefined) {
 
   const adminA = await adminToken(a)
   const adminB = await adminToken(b)
-  const rs = await createIdentity(a, adminA, { kind: 'resource_server' })
-  const api = await createResource(a, adminA, ['read', 'write'], [rs.clientId])
+  const rs = await createClient(a, adminA, { kind: 'resource_server' })
+  const api = await createResource(a, adminA, { scopes: ['read', 'write'], introspectors: [rs.clientId] })
   const adminCaller = { clientId: 'admin', secret: ADMIN_SECRET }
 
-  const fresh = async (): Promise<{ svc: Awaited<ReturnType<typeof createIdentity>>, token: string }> => {
-    const svc = await createIdentity(a, adminA)
+  const fresh = async (): Promise<{ svc: TestClient, token: string }> => {
+    const svc = await createClient(a, adminA)
     await grant(a, adminA, svc.id, api.identifier, ['read', 'write'])
     return { svc, token: await tokenFor(a, svc, { resource: api.identifier }) }
   }
@@ -84,7 +85,7 @@ if (process.env.DATABASE_URL === undefined) {
   })
 
   t.test('the admin bearer check on B honours a revocation made through A', async (t) => {
-    const other = await createIdentity(a, adminA, { kind: 'admin' })
+    const other = await createClient(a, adminA, { kind: 'admin' })
     await grant(a, adminA, other.id, 'urn:tally:admin', ['admin:read', 'admin:write', 'admin:revoke'])
     const token = await tokenFor(a, other, { resource: 'urn:tally:admin' })
     t.equal((await adminCall(b, token, 'GET', '/admin/identities?limit=1')).statusCode, 200, 'accepted on B')
@@ -101,7 +102,7 @@ if (process.env.DATABASE_URL === undefined) {
   })
 
   t.test('a private_key_jwt jti is single-use across instances', async (t) => {
-    const identity = await createBareIdentity(a, adminA)
+    const identity = await createClient(a, adminA, { kind: 'workload', prefix: 'pkj', secret: false })
     await grant(a, adminA, identity.id, api.identifier, ['read'])
     const { privateKey, publicKey } = await generateKeyPair('ES256')
     const reg = await adminCall(b, adminB, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: { ...(await exportJWK(publicKey)), kid: 'k1' } })

@@ -7,7 +7,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../server/app.js'
 import { ADMIN_SECRET, adminCall, adminToken, testConfig } from './helper.js'
 import { findPostgresBin, startTestPostgres } from './support/postgres.js'
-import { createIdentity, createResource, grant, introspectAs, revokeAs, tokenFor, type Svc } from './support/tally.js'
+import { createClient, createResource, grant, type TestClient } from './support/admin.js'
+import { introspectAs, revokeAs, tokenFor } from './support/oauth.js'
 import { requestToken } from './helper.js'
 
 const MAX_OUTAGE_ANSWER_MS = 10_000
@@ -26,9 +27,9 @@ if (bin === undefined) {
   const tally = app
 
   const admin = await adminToken(tally)
-  const rs = await createIdentity(tally, admin, { kind: 'resource_server' })
-  const api = await createResource(tally, admin, ['read'], [rs.clientId])
-  const svc: Svc = await createIdentity(tally, admin)
+  const rs = await createClient(tally, admin, { kind: 'resource_server' })
+  const api = await createResource(tally, admin, { scopes: ['read'], introspectors: [rs.clientId] })
+  const svc: TestClient = await createClient(tally, admin)
   await grant(tally, admin, svc.id, api.identifier, ['read'])
   const revokedBefore = await tokenFor(tally, svc, { resource: api.identifier })
   const survivor = await tokenFor(tally, svc, { resource: api.identifier })

@@ -3,9 +3,12 @@ import Fastify from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { sql } from 'kysely'
 import { createVerifier, tallyAuth, type Verifier, type VerifierOptions, type FeedEvent } from '../packages/verifier/src/index.js'
-import { adminCall, basic, form, FORM_TYPE, ISSUER, sharedStore } from './helper.js'
+import { adminCall, basic, decodeHeader, decodePayload, encodeSegment, form, FORM_TYPE, ISSUER, sharedStore } from './helper.js'
 import { bumpEpoch } from '../server/store/epochs.js'
-import { createIdentity, feedFixture, mint, startInstance, waitFor, type FeedFixture, type Instance } from './support/feed.js'
+import { createClient } from './support/admin.js'
+import { tokenFor } from './support/oauth.js'
+import { type FeedFixture, feedFixture, type Instance, startInstance } from './support/instances.js'
+import { waitFor } from './support/wait.js'
 
 const onPostgres = process.env.DATABASE_URL !== undefined
 // Every instance of this file runs on one database, the file's: helpers get the top-level test.
@@ -32,7 +35,7 @@ t.test('a narrowing change through one instance reaches the verifiers of every i
   const a = instances[0] as Instance
   const f = await feedFixture(a.app)
   const verifiers = await Promise.all(instances.map((i, n) => verifierOn(i, f, { transport: n === 0 ? 'sse' : 'long-poll' })))
-  const old = await mint(a.app, f.svc, f.resource)
+  const old = await tokenFor(a.app, f.svc, { resource: f.resource })
   for (const v of verifiers) t.match(await v.verify(old, { scopes: ['read'] }), { active: true, claims: { sub: f.svc.id, epoch: 1 } })
 
   // Delete the entitlement (narrowing: epoch bump), then grant a smaller one.
@@ -40,22 +43,22 @@ t.test('a narrowing change through one instance reaches the verifiers of every i
   const entitlementId = listed.json().entitlements[0].id
   t.equal((await adminCall(a.app, f.admin, 'DELETE', `/admin/identities/${f.svc.id}/entitlements/${entitlementId}`)).statusCode, 204)
   for (const v of verifiers) {
-    await waitFor(async () => !(await v.verify(old)).active, 'the old token to be refused')
+    await waitFor(async () => !(await v.verify(old)).active, { what: 'the old token to be refused' })
     t.strictSame(await v.verify(old), { active: false, reason: 'stale' })
   }
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/entitlements`, { resource: f.resource, scopes: ['read'] })).statusCode, 201)
-  const fresh = await mint(instances[instances.length - 1]?.app ?? a.app, f.svc, f.resource)
+  const fresh = await tokenFor(instances[instances.length - 1]?.app ?? a.app, f.svc, { resource: f.resource })
   for (const v of verifiers) {
     t.match(await v.verify(fresh, { scopes: ['read'] }), { active: true, claims: { epoch: 2 } })
     t.strictSame(await v.verify(fresh, { scopes: ['write'] }), { active: false, reason: 'insufficient_scope' })
   }
 
   // A single token revoked (RFC 7009) by its owner: refused as revoked, its siblings untouched.
-  const sibling = await mint(a.app, f.svc, f.resource)
+  const sibling = await tokenFor(a.app, f.svc, { resource: f.resource })
   const revoked = await a.app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(f.svc.clientId, f.svc.secret), 'content-type': FORM_TYPE }, payload: form({ token: fresh }) })
   t.equal(revoked.statusCode, 200)
   for (const v of verifiers) {
-    await waitFor(async () => !(await v.verify(fresh)).active, 'the revoked token to be refused')
+    await waitFor(async () => !(await v.verify(fresh)).active, { what: 'the revoked token to be refused' })
     t.strictSame(await v.verify(fresh), { active: false, reason: 'revoked' })
     t.equal((await v.verify(sibling)).active, true)
   }
@@ -65,18 +68,17 @@ t.test('verify answers each reason', async (t) => {
   const [a] = await cluster(t) as [Instance]
   const f = await feedFixture(a.app)
   const v = await verifierOn(a, f)
-  const token = await mint(a.app, f.svc, f.resource, 'read')
+  const token = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
 
   const other = `https://other-${f.rs.clientId}.example`
   t.equal((await adminCall(a.app, f.admin, 'POST', '/admin/resources', { identifier: other, scopes: ['read'] })).statusCode, 201)
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/entitlements`, { resource: other, scopes: ['read'] })).statusCode, 201)
-  const wrongAudience = await mint(a.app, f.svc, other)
+  const wrongAudience = await tokenFor(a.app, f.svc, { resource: other })
 
   const { privateKey } = await generateKeyPair('ES256')
-  const [h, p] = token.split('.') as [string, string, string]
-  const forged = await new SignJWT(JSON.parse(Buffer.from(p, 'base64url').toString()))
-    .setProtectedHeader({ ...JSON.parse(Buffer.from(h, 'base64url').toString()) }).sign(privateKey)
-  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), scope: 'read write' })).toString('base64url')}.${token.split('.')[2] as string}`
+  const [h, , s] = token.split('.') as [string, string, string]
+  const forged = await new SignJWT(decodePayload(token)).setProtectedHeader({ ...decodeHeader(token) } as { alg: string }).sign(privateKey)
+  const tampered = `${h}.${encodeSegment({ ...decodePayload(token), scope: 'read write' })}.${s}`
 
   const cases: Array<[string, string, string[] | undefined, string]> = [
     ['not a JWT', 'garbage', undefined, 'invalid'],
@@ -105,7 +107,7 @@ t.test('a verifier whose feed is cut fails closed, then catches up from its curs
   const f = await feedFixture(a.app)
   const events: FeedEvent[] = []
   const v = await verifierOn(b, f, { onEvent: (e) => events.push(e) })
-  const tokens = await Promise.all([1, 2, 3].map(async () => await mint(a.app, f.svc, f.resource)))
+  const tokens = await Promise.all([1, 2, 3].map(async () => await tokenFor(a.app, f.svc, { resource: f.resource })))
   for (const token of tokens) t.equal((await v.verify(token)).active, true)
 
   await b.app.close()
@@ -117,34 +119,34 @@ t.test('a verifier whose feed is cut fails closed, then catches up from its curs
   t.equal(revoke.statusCode, 200)
   for (let i = 0; i < 2; i++) await store.db.transaction().execute(async (trx) => await bumpEpoch(trx, f.svc.id, 'sessions_revoked'))
 
-  await waitFor(async () => (await v.verify(tokens[1] as string)).active === false, 'the verifier to fail closed')
+  await waitFor(async () => (await v.verify(tokens[1] as string)).active === false, { what: 'the verifier to fail closed' })
   t.strictSame(await v.verify(tokens[1] as string), { active: false, reason: 'feed_unavailable' })
   t.ok(Date.now() - downAt >= v.maxStalenessS * 1000 - 1000, 'not before its view could be too old')
 
   const restarted = await startInstance(root, t, { ownStore: true, port: b.port })
-  await waitFor(async () => (await v.verify(tokens[2] as string)).active === false && v.stalenessMs < 1000, 'the verifier to resume')
+  await waitFor(async () => (await v.verify(tokens[2] as string)).active === false && v.stalenessMs < 1000, { what: 'the verifier to resume' })
   t.strictSame(await v.verify(revokedToken), { active: false, reason: 'revoked' })
   t.strictSame(await v.verify(tokens[1] as string), { active: false, reason: 'stale' })
   t.strictSame(events.map((e) => e.type === 'epoch' ? `epoch ${e.epoch}` : e.type === 'revoked' ? `revoked ${e.jti}` : `key ${e.kid}`),
-    [`revoked ${JSON.parse(Buffer.from(revokedToken.split('.')[1] as string, 'base64url').toString()).jti}`, 'epoch 2', 'epoch 3'],
+    [`revoked ${decodePayload(revokedToken).jti}`, 'epoch 2', 'epoch 3'],
     'every event of the outage, once, in commit order')
-  t.match(await v.verify(await mint(restarted.app, f.svc, f.resource)), { active: true, claims: { epoch: 3 } })
+  t.match(await v.verify(await tokenFor(restarted.app, f.svc, { resource: f.resource })), { active: true, claims: { epoch: 3 } })
 })
 
 t.test('a lost LISTEN connection is re-established, and events still arrive meanwhile', { skip: onPostgres ? false : 'Postgres only' }, async (t) => {
   const [a, b] = await cluster(t) as [Instance, Instance]
   const f = await feedFixture(a.app)
   const v = await verifierOn(b, f)
-  const old = await mint(a.app, f.svc, f.resource)
+  const old = await tokenFor(a.app, f.svc, { resource: f.resource })
   t.equal((await v.verify(old)).active, true)
   const pid = b.app.epochFeed.listenerPid
   t.type(pid, 'number')
   const { store } = await sharedStore(root)
   await sql`select pg_terminate_backend(${pid})`.execute(store.db)
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
-  await waitFor(async () => !(await v.verify(old)).active, 'the bump to reach the verifier')
+  await waitFor(async () => !(await v.verify(old)).active, { what: 'the bump to reach the verifier' })
   t.strictSame(await v.verify(old), { active: false, reason: 'stale' })
-  await waitFor(() => b.app.epochFeed.listening && b.app.epochFeed.listenerPid !== pid, 'the listener to reconnect')
+  await waitFor(() => b.app.epochFeed.listening && b.app.epochFeed.listenerPid !== pid, { what: 'the listener to reconnect' })
   t.equal(v.stalenessMs < v.maxStalenessS * 1000, true, 'the view stayed fresh')
 })
 
@@ -155,8 +157,8 @@ t.test('with fallback introspect, a stale view asks /introspect', async (t) => {
   const f = await feedFixture((a as Instance).app)
   const introspecting = await verifierOn(slow, f, { maxStalenessS: 1, fallback: 'introspect' })
   const denying = await verifierOn(slow, f, { maxStalenessS: 1 })
-  const token = await mint(slow.app, f.svc, f.resource)
-  await waitFor(() => introspecting.stalenessMs > 1000 && denying.stalenessMs > 1000, 'the views to age')
+  const token = await tokenFor(slow.app, f.svc, { resource: f.resource })
+  await waitFor(() => introspecting.stalenessMs > 1000 && denying.stalenessMs > 1000, { what: 'the views to age' })
   t.match(await introspecting.verify(token, { scopes: ['read'] }), { active: true, claims: { sub: f.svc.id } })
   t.strictSame(await denying.verify(token), { active: false, reason: 'feed_unavailable' })
   t.equal((await adminCall(slow.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
@@ -173,10 +175,10 @@ t.test('a verifier authenticating with private_key_jwt reads the feed with POST'
   const privateJwk = { ...(await exportJWK(privateKey)), kid: 'rs-key-1', alg: 'ES256' }
   for (const transport of ['sse', 'long-poll'] as const) {
     const v = await verifierOn(a, f, { clientSecret: undefined, privateKey: privateJwk, transport })
-    const old = await mint(a.app, f.svc, f.resource)
+    const old = await tokenFor(a.app, f.svc, { resource: f.resource })
     t.equal((await v.verify(old)).active, true, transport)
     t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
-    await waitFor(async () => !(await v.verify(old)).active, 'the bump to arrive')
+    await waitFor(async () => !(await v.verify(old)).active, { what: 'the bump to arrive' })
     t.strictSame(await v.verify(old), { active: false, reason: 'stale' }, transport)
   }
 })
@@ -184,7 +186,7 @@ t.test('a verifier authenticating with private_key_jwt reads the feed with POST'
 t.test('createVerifier refuses bad configuration and credentials', async (t) => {
   const [a] = await cluster(t) as [Instance]
   const f = await feedFixture(a.app)
-  const svc = await createIdentity(a.app, f.admin)
+  const svc = await createClient(a.app, f.admin)
   const base = { issuer: ISSUER, serverUrl: a.url, audience: f.resource }
   await t.rejects(createVerifier({ ...base, clientId: f.rs.clientId, clientSecret: 'tly_wrong' }), { status: 401, code: 'ERR_TALLY_VERIFIER_HTTP' } as object as Error)
   await t.rejects(createVerifier({ ...base, clientId: svc.clientId, clientSecret: svc.secret }), { status: 403 } as object as Error)
@@ -201,7 +203,7 @@ t.test('the fastify hook answers RFC 6750 errors', async (t) => {
   t.teardown(() => rs.close())
   rs.get('/things', { preHandler: tallyAuth(v, { scopes: ['read'] }) }, async (request) => ({ caller: request.tallyToken?.client_id }))
   rs.get('/admin', { preHandler: tallyAuth(v, { scopes: ['write'] }) }, async () => ({ ok: true }))
-  const token = await mint(a.app, f.svc, f.resource, 'read')
+  const token = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
   const call = async (url: string, authorization?: string): Promise<any> => await rs.inject({ url, headers: authorization === undefined ? {} : { authorization } })
 
   let res = await call('/things', `Bearer ${token}`)
@@ -219,7 +221,7 @@ t.test('the fastify hook answers RFC 6750 errors', async (t) => {
   t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="invalid"')
 
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
-  await waitFor(async () => !(await v.verify(token)).active, 'the bump to arrive')
+  await waitFor(async () => !(await v.verify(token)).active, { what: 'the bump to arrive' })
   res = await call('/things', `Bearer ${token}`)
   t.equal(res.statusCode, 401)
   t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="stale"')
@@ -230,14 +232,13 @@ t.test('first sight checks header, claims and signature; a cached token shields 
   const [a] = await cluster(t) as [Instance]
   const f = await feedFixture(a.app)
   const v = await verifierOn(a, f)
-  const token = await mint(a.app, f.svc, f.resource, 'read')
+  const token = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
   const [h, p, s] = token.split('.') as [string, string, string]
-  const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>
-  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const header = decodeHeader(token)
   t.match(await v.verify(token), { active: true }, 'the genuine token is cached now')
 
   const { privateKey } = await generateKeyPair('ES256')
-  const otherSignature = (await new SignJWT(JSON.parse(Buffer.from(p, 'base64url').toString())).setProtectedHeader(header as { alg: string }).sign(privateKey)).split('.')[2] as string
+  const otherSignature = (await new SignJWT(decodePayload(token)).setProtectedHeader(header as { alg: string }).sign(privateKey)).split('.')[2] as string
   const flipped = Buffer.from(s, 'base64url')
   flipped[10] = (flipped[10] as number) ^ 1
   const cases: Array<[string, string]> = [
@@ -246,22 +247,21 @@ t.test('first sight checks header, claims and signature; a cached token shields 
     ['the cached claims with no signature', `${h}.${p}.`],
     ['a character outside base64url in the signature', `${h}.${p}.${s}!`],
     ['a signature one byte short', `${h}.${p}.${Buffer.from(s, 'base64url').subarray(1).toString('base64url')}`],
-    ['alg none', `${b64({ ...header, alg: 'none' })}.${p}.`],
-    ['alg HS256 (the public key as a secret)', `${b64({ ...header, alg: 'HS256' })}.${p}.${s}`],
-    ['typ JWT instead of at+jwt', `${b64({ ...header, typ: 'JWT' })}.${p}.${s}`],
-    ['no kid', `${b64({ alg: header.alg, typ: header.typ })}.${p}.${s}`],
-    ['an unknown kid', `${b64({ ...header, kid: 'not-a-key' })}.${p}.${s}`],
-    ['a crit extension', `${b64({ ...header, crit: ['b64'], b64: false })}.${p}.${s}`],
+    ['alg none', `${encodeSegment({ ...header, alg: 'none' })}.${p}.`],
+    ['alg HS256 (the public key as a secret)', `${encodeSegment({ ...header, alg: 'HS256' })}.${p}.${s}`],
+    ['typ JWT instead of at+jwt', `${encodeSegment({ ...header, typ: 'JWT' })}.${p}.${s}`],
+    ['no kid', `${encodeSegment({ alg: header.alg, typ: header.typ })}.${p}.${s}`],
+    ['an unknown kid', `${encodeSegment({ ...header, kid: 'not-a-key' })}.${p}.${s}`],
+    ['a crit extension', `${encodeSegment({ ...header, crit: ['b64'], b64: false })}.${p}.${s}`],
     ['four segments', `${token}.${s}`],
-    ['a payload that is not an object', `${h}.${b64([1])}.${s}`]
+    ['a payload that is not an object', `${h}.${encodeSegment([1])}.${s}`]
   ]
   for (const [what, value] of cases) t.strictSame(await v.verify(value), { active: false, reason: 'invalid' }, what)
   t.match(await v.verify(token), { active: true }, 'the genuine token is still accepted')
 
   // Expiry is refused as such only behind a good signature (as jwtVerify did): move the clock past exp.
-  const fresh = await mint(a.app, f.svc, f.resource, 'read')
-  const [fh, fp] = fresh.split('.') as [string, string, string]
-  const forgedExpired = await new SignJWT(JSON.parse(Buffer.from(fp, 'base64url').toString())).setProtectedHeader(JSON.parse(Buffer.from(fh, 'base64url').toString())).sign(privateKey)
+  const fresh = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
+  const forgedExpired = await new SignJWT(decodePayload(fresh)).setProtectedHeader(decodeHeader(fresh) as { alg: string }).sign(privateKey)
   const realNow = Date.now
   Date.now = () => realNow() + 3600_000
   try {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { ADMIN_SECRET, adminToken, basic, build, form, FORM_TYPE, requestToken } from '../helper.js'
-import { createClient, createResource } from '../support/issuer.js'
+import { createClient, createResource } from '../support/admin.js'
 import { CONSOLE_CSP } from '../../server/console/plugin.js'
 
 // Each run of the real binary or browser takes seconds on a loaded machine.
@@ -28,7 +28,7 @@ if (!existsSync(CHROMIUM)) {
   const { port } = app.server.address() as { port: number }
   const origin = `http://127.0.0.1:${port}`
   const admin = await adminToken(app)
-  const resource = await createResource(app, admin, { scopes: ['reports:read', 'reports:write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['reports:read', 'reports:write'] })
   const client = await createClient(app, admin, { clientId: 'reporting-job', entitlements: [{ resource, scopes: ['reports:read', 'reports:write'] }] })
   const oldToken = (await requestToken(app, client.clientId, client.secret, { scope: 'reports:read' })).json().access_token as string
   const introspect = async (): Promise<unknown> => (await app.inject({

@@ -3,15 +3,16 @@
 // /introspect: a bump of any party, a removed delegation, a revoked root, a disabled actor.
 import t from 'tap'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
-import { createClient, epochOf, expectStatus } from '../support/issuer.js'
-import { ACCESS_TOKEN_TYPE, chainFixture, delegate, exchange, exchanged, introspect, tokenOf, TOKEN_EXCHANGE, type Chain } from './fixture.js'
+import { createClient, epochOf, expectStatus } from '../support/admin.js'
+import { introspection, tokenFor } from '../support/oauth.js'
+import { ACCESS_TOKEN_TYPE, chainFixture, delegate, exchange, exchanged, TOKEN_EXCHANGE, type Chain } from './fixture.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
 
 t.test('a two-hop chain: claims, response and introspection', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const res = await exchange(app, c.a, root, { resource: c.resource, scope: 'read write' })
   t.equal(res.statusCode, 200)
   t.equal(res.headers['cache-control'], 'no-store')
@@ -28,13 +29,13 @@ t.test('a two-hop chain: claims, response and introspection', async (t) => {
   t.strictSame(claims.act, { sub: c.b.id, client_id: c.b.clientId, epoch: 1, act: { sub: c.a.id, client_id: c.a.clientId, epoch: 1 } }, 'act nested per RFC 8693 §4.1')
   t.equal(claims.scope, 'read', 'narrowed to the second delegation')
   t.strictSame(claims.entitlements, [{ resource: c.resource, scopes: ['read'] }])
-  const seen = await introspect(app, c.rs, hop2)
+  const seen = await introspection(app, c.rs, hop2)
   t.match(seen, { active: true, sub: c.subject.id, client_id: c.b.clientId, scope: 'read', act: claims.act }, 'introspection returns act')
 })
 
 t.test('exchange errors: exact status and body', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const cases: Array<[string, Promise<any>, number, object]> = [
     ['no subject_token', app.inject({ method: 'POST', url: '/token', headers: { authorization: basic(c.a.clientId, c.a.secret), 'content-type': FORM_TYPE }, payload: form({ grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN_TYPE }) }),
       400, { error: 'invalid_request', error_description: 'subject_token is required' }],
@@ -67,7 +68,7 @@ t.test('a chain deeper than four actors is invalid_grant', async (t) => {
     await delegate(app, admin, actors[actors.length - 1]!, next, { resource, scopes: ['read'] })
     actors.push(next)
   }
-  let token = await tokenOf(app, subject, { resource })
+  let token = await tokenFor(app, subject, { resource })
   for (let i = 1; i <= 4; i++) token = await exchanged(app, actors[i]!, token)
   t.equal(decodePayload(token).act.act.act.act.sub, actors[1]!.id, 'four actors nested')
   const res = await exchange(app, actors[5]!, token)
@@ -89,24 +90,24 @@ const narrowings: Array<[string, (c: Chain) => Promise<void>, boolean]> = [
 for (const [what, narrow, hop1Survives] of narrowings) {
   t.test(`${what}: the derived tokens are inactive at once`, async (t) => {
     const c = await chainFixture(app, admin)
-    const root = await tokenOf(app, c.subject, { resource: c.resource })
+    const root = await tokenFor(app, c.subject, { resource: c.resource })
     const hop1 = await exchanged(app, c.a, root)
     const hop2 = await exchanged(app, c.b, hop1)
-    t.equal((await introspect(app, c.rs, hop2)).active, true, 'active before')
+    t.equal((await introspection(app, c.rs, hop2)).active, true, 'active before')
     await narrow(c)
-    t.strictSame(await introspect(app, c.rs, hop2), { active: false }, 'hop 2 inactive')
-    t.equal((await introspect(app, c.rs, hop1)).active, hop1Survives, hop1Survives ? 'hop 1 does not depend on b' : 'hop 1 inactive')
+    t.strictSame(await introspection(app, c.rs, hop2), { active: false }, 'hop 2 inactive')
+    t.equal((await introspection(app, c.rs, hop1)).active, hop1Survives, hop1Survives ? 'hop 1 does not depend on b' : 'hop 1 inactive')
   })
 }
 
 t.test('revoking the root token revokes every token exchanged from it, with feed events', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const hop1 = await exchanged(app, c.a, root)
   const hop2 = await exchanged(app, c.b, hop1)
   const res = await app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(c.subject.clientId, c.subject.secret), 'content-type': FORM_TYPE }, payload: form({ token: root }) })
   t.equal(res.statusCode, 200)
-  t.strictSame([await introspect(app, c.rs, hop1), await introspect(app, c.rs, hop2)], [{ active: false }, { active: false }])
+  t.strictSame([await introspection(app, c.rs, hop1), await introspection(app, c.rs, hop2)], [{ active: false }, { active: false }])
   const revoked = await app.tally.db.selectFrom('epoch_events').select('jti').where('type', '=', 'revoked')
     .where('jti', 'in', [decodePayload(hop1).jti, decodePayload(hop2).jti]).execute()
   t.equal(revoked.length, 2, 'a revoked event for each derived token')
@@ -116,13 +117,13 @@ t.test('Keycloak #52691: a re-exchange cannot drop a party, nor outlive a disabl
   const c = await chainFixture(app, admin)
   // The subject also delegates straight to b, so b might try to re-exchange its hop-2 token to shed a.
   await delegate(app, admin, c.subject, c.b, { resource: c.resource, scopes: ['read'] })
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const hop2 = await exchanged(app, c.b, await exchanged(app, c.a, root))
   const res = await exchange(app, c.b, hop2)
   t.strictSame([res.statusCode, res.json()], [400, { error: 'invalid_grant', error_description: 'no active delegation from the subject token\'s holder to this client' }],
     'b, the holder of its own delegated token, has no delegation from itself: a cannot be dropped')
   expectStatus(await adminCall(app, admin, 'PATCH', `/admin/identities/${c.a.id}`, { status: 'disabled' }), 200)
-  t.strictSame(await introspect(app, c.rs, hop2), { active: false }, 'the token naming a disabled a is dead')
+  t.strictSame(await introspection(app, c.rs, hop2), { active: false }, 'the token naming a disabled a is dead')
   const again = await exchange(app, c.b, hop2)
   t.strictSame([again.statusCode, again.json()], [400, { error: 'invalid_grant', error_description: 'subject_token is not an active access token' }], 'and cannot be re-exchanged')
 })
@@ -157,7 +158,7 @@ t.test('exp is capped by the delegation\'s expiry; the grant is in the metadata;
   const c = await chainFixture(app, admin)
   const expiresAt = Math.floor(Date.now() / 1000) + 90
   expectStatus(await adminCall(app, admin, 'PATCH', `/admin/identities/${c.subject.id}/delegations/${c.sa.id as string}`, { expires_at: new Date(expiresAt * 1000).toISOString() }), 200)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const res = await exchange(app, c.a, root)
   const hop1 = expectStatus(res, 200)
   t.equal(decodePayload(hop1.access_token).exp, expiresAt, 'exp = the delegation\'s expires_at')
@@ -171,15 +172,15 @@ t.test('exp is capped by the delegation\'s expiry; the grant is in the metadata;
   t.equal(refused.statusCode, 400, 'a stranger may not revoke it')
   const revoked = await app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(c.a.clientId, c.a.secret), 'content-type': FORM_TYPE }, payload: form({ token: hop1.access_token }) })
   t.equal(revoked.statusCode, 200, 'the actor it was issued to revokes it (RFC 7009 §2.1)')
-  t.strictSame(await introspect(app, c.rs, hop1.access_token), { active: false })
-  t.equal((await introspect(app, c.rs, root)).active, true, 'the subject token it came from stays active')
+  t.strictSame(await introspection(app, c.rs, hop1.access_token), { active: false })
+  t.equal((await introspection(app, c.rs, root)).active, true, 'the subject token it came from stays active')
 })
 
 t.test('scopes are the intersection of the request, the subject\'s live entitlements and every delegation', async (t) => {
   const c = await chainFixture(app, admin)
   // The delegation offers admin, which the subject does not hold: never granted.
   await delegate(app, admin, c.subject, c.b, { resource: c.resource, scopes: ['write', 'admin'] })
-  const root = await tokenOf(app, c.subject, { resource: c.resource, scope: 'read' })
+  const root = await tokenFor(app, c.subject, { resource: c.resource, scope: 'read' })
   t.equal(expectStatus(await exchange(app, c.b, root), 200).scope, 'write', 'not the subject token\'s scope, but what the chain allows')
   const res = await exchange(app, c.b, root, { scope: 'admin' })
   t.strictSame([res.statusCode, res.json()], [400, { error: 'invalid_scope', error_description: 'requested scope is not allowed' }])

@@ -4,10 +4,11 @@
 // An actor_token, when given, must be an active token of the authenticated client.
 import t from 'tap'
 import { adminCall, adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { expectStatus } from '../support/issuer.js'
-import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload } from '../federation/fixture.js'
+import { expectStatus } from '../support/admin.js'
+import { CLIENT_ASSERTION_TYPE, introspection, tokenFor } from '../support/oauth.js'
+import { createTrust, createWorkload } from '../federation/fixture.js'
 import { kubernetesClaims, startLocalIssuer } from '../federation/local-issuer.js'
-import { ACCESS_TOKEN_TYPE, chainFixture, exchange, introspect, tokenOf, TOKEN_EXCHANGE } from './fixture.js'
+import { ACCESS_TOKEN_TYPE, chainFixture, exchange, TOKEN_EXCHANGE } from './fixture.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -20,7 +21,7 @@ t.test('a federated workload as the actor', async (t) => {
   expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${c.subject.id}/delegations`, { actor: wl.clientId, resource: c.resource, scopes: ['read'] }))
   const exp = Math.floor(Date.now() / 1000) + 120
   const assertion = await k8s.sign({ ...kubernetesClaims(k8s.issuer, ISSUER, 'agents', 'summarizer'), exp })
-  const subjectToken = await tokenOf(app, c.subject, { resource: c.resource })
+  const subjectToken = await tokenFor(app, c.subject, { resource: c.resource })
   const res = await app.inject({
     method: 'POST',
     url: '/token',
@@ -31,19 +32,19 @@ t.test('a federated workload as the actor', async (t) => {
   const claims = decodePayload(body.access_token)
   t.match(claims, { sub: c.subject.id, client_id: wl.clientId, scope: 'read', act: { sub: wl.id, client_id: wl.clientId, epoch: 1 } })
   t.ok(claims.exp <= exp, 'never past the actor\'s platform token')
-  t.equal((await introspect(app, c.rs, body.access_token)).active, true)
+  t.equal((await introspection(app, c.rs, body.access_token)).active, true)
   expectStatus(await adminCall(app, admin, 'DELETE', `/admin/identities/${wl.id}/credentials/${wl.credentialId}`), 204)
-  t.strictSame(await introspect(app, c.rs, body.access_token), { active: false }, 'revoking the actor\'s credential bumps it: the delegated token is dead')
+  t.strictSame(await introspection(app, c.rs, body.access_token), { active: false }, 'revoking the actor\'s credential bumps it: the delegated token is dead')
 })
 
 t.test('actor_token: the authenticated client\'s own active token is accepted', async (t) => {
   const c = await chainFixture(app, admin)
-  const subjectToken = await tokenOf(app, c.subject, { resource: c.resource })
+  const subjectToken = await tokenFor(app, c.subject, { resource: c.resource })
   // a holds no entitlement of its own: its token is for another resource it is entitled to.
   const other = `https://${Math.random().toString(36).slice(2, 10)}.example`
   expectStatus(await adminCall(app, admin, 'POST', '/admin/resources', { identifier: other, scopes: ['ping'] }))
   expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${c.a.id}/entitlements`, { resource: other, scopes: ['ping'] }))
-  const actorToken = await tokenOf(app, c.a, { resource: other })
+  const actorToken = await tokenFor(app, c.a, { resource: other })
   const ok = await exchange(app, c.a, subjectToken, { actor_token: actorToken, actor_token_type: ACCESS_TOKEN_TYPE })
   t.equal(ok.statusCode, 200, 'accepted')
   expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${c.a.id}/revoke-sessions`, {}), 200)

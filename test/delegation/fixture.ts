@@ -1,8 +1,8 @@
 // Shared steps of the delegation tests: a resource, a subject entitled to it, two actors (agents) with
 // secrets, the delegations between them, and the token exchange itself, all through the public API.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { adminCall, basic, form, FORM_TYPE, requestToken } from '../helper.js'
-import { createClient, createResource, expectStatus, type TestClient } from '../support/issuer.js'
+import { adminCall, basic, form, FORM_TYPE } from '../helper.js'
+import { createClient, createResource, expectStatus, type TestClient } from '../support/admin.js'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
@@ -12,7 +12,7 @@ export interface Chain { resource: string, subject: TestClient, a: TestClient, b
 /** subject —(read write)→ a —(read)→ b on one resource; rs is the resource's introspector. */
 export async function chainFixture (app: FastifyInstance, admin: string): Promise<Chain> {
   const rs = await createClient(app, admin, { kind: 'resource_server' })
-  const resource = await createResource(app, admin, { scopes: ['read', 'write', 'admin'], introspectors: [rs.clientId] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write', 'admin'], introspectors: [rs.clientId] })
   const subject = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read', 'write'] }] })
   const a = await createClient(app, admin, { kind: 'agent' })
   const b = await createClient(app, admin, { kind: 'agent' })
@@ -23,10 +23,6 @@ export async function chainFixture (app: FastifyInstance, admin: string): Promis
 
 export async function delegate (app: FastifyInstance, admin: string, from: TestClient, to: TestClient, body: Record<string, unknown>): Promise<any> {
   return expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${from.id}/delegations`, { actor: to.clientId, ...body }))
-}
-
-export async function tokenOf (app: FastifyInstance, who: TestClient, params: Record<string, string> = {}): Promise<string> {
-  return expectStatus(await requestToken(app, who.clientId, who.secret, params), 200).access_token
 }
 
 export async function exchange (app: FastifyInstance, actor: TestClient, subjectToken: string, params: Record<string, string> = {}): Promise<LightMyRequestResponse> {
@@ -40,9 +36,4 @@ export async function exchange (app: FastifyInstance, actor: TestClient, subject
 
 export async function exchanged (app: FastifyInstance, actor: TestClient, subjectToken: string, params: Record<string, string> = {}): Promise<string> {
   return expectStatus(await exchange(app, actor, subjectToken, params), 200).access_token
-}
-
-export async function introspect (app: FastifyInstance, caller: TestClient, token: string): Promise<any> {
-  const res = await app.inject({ method: 'POST', url: '/introspect', headers: { authorization: basic(caller.clientId, caller.secret), 'content-type': FORM_TYPE }, payload: form({ token }) })
-  return res.json()
 }

@@ -8,9 +8,11 @@ import * as client from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { createVerifier } from '../../packages/verifier/src/index.js'
 import { adminCall, adminToken, basic, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { startInstance, waitFor, type Instance } from '../support/feed.js'
-import { expectStatus, type TestClient } from '../support/issuer.js'
-import { ACCESS_TOKEN_TYPE, chainFixture, introspect, tokenOf, TOKEN_EXCHANGE, type Chain } from './fixture.js'
+import { expectStatus, type TestClient } from '../support/admin.js'
+import { introspection, tokenFor } from '../support/oauth.js'
+import { type Instance, startInstance } from '../support/instances.js'
+import { waitFor } from '../support/wait.js'
+import { ACCESS_TOKEN_TYPE, chainFixture, TOKEN_EXCHANGE, type Chain } from './fixture.js'
 
 const root = t
 const FEED_BOUND_MS = 2000 + 1000 // FEED_MAX_STALENESS_S=2 in startInstance, plus scheduling slack
@@ -43,7 +45,7 @@ for (const [what, breakIt, reason] of breaks) {
     const a = await startInstance(root, t)
     const admin = await adminToken(a.app)
     const c = await chainFixture(a.app, admin)
-    const rootToken = await tokenOf(a.app, c.subject, { resource: c.resource })
+    const rootToken = await tokenFor(a.app, c.subject, { resource: c.resource })
     const hop1 = await exchangeWithOpenidClient(a, c.a, rootToken)
     t.equal(hop1.issued_token_type, ACCESS_TOKEN_TYPE, 'RFC 8693 §2.2.1 response through openid-client')
     const hop2 = (await exchangeWithOpenidClient(a, c.b, hop1.access_token)).access_token
@@ -57,8 +59,10 @@ for (const [what, breakIt, reason] of breaks) {
     t.equal((await verifier.verify(hop2, { scopes: ['read'] })).active, true, 'the verifier accepts it before')
 
     await breakIt(a, admin, c, rootToken)
-    t.strictSame(await introspect(a.app, c.rs, hop2), { active: false }, 'inactive at /introspect at once')
-    const waited = await waitFor(async () => !(await verifier.verify(hop2, { scopes: ['read'] })).active, 'the verifier to refuse the token')
+    t.strictSame(await introspection(a.app, c.rs, hop2), { active: false }, 'inactive at /introspect at once')
+    const started = Date.now()
+    await waitFor(async () => !(await verifier.verify(hop2, { scopes: ['read'] })).active, { what: 'the verifier to refuse the token' })
+    const waited = Date.now() - started
     t.ok(waited < FEED_BOUND_MS, `refused within the feed bound (${waited} ms)`)
     t.strictSame(await verifier.verify(hop2, { scopes: ['read'] }), { active: false, reason })
   })

@@ -2,8 +2,9 @@
 // /token (client_credentials), /introspect, /revoke and the epoch feed. Failures are §3's one invalid_client.
 import t from 'tap'
 import { adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { assertInvalidClient, createResource } from '../support/issuer.js'
-import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload } from './fixture.js'
+import { createResource } from '../support/admin.js'
+import { assertInvalidClient, CLIENT_ASSERTION_TYPE } from '../support/oauth.js'
+import { createTrust, createWorkload } from './fixture.js'
 import { kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
 const root = t
@@ -14,7 +15,7 @@ async function setup (t: { teardown: (fn: () => unknown) => void }): Promise<any
   const k8s = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace' } })
   const clientId = `wl-${Math.random().toString(36).slice(2, 10)}`
-  const api = await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [] })
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject: 'system:serviceaccount:apps:web' }, [
     { resource: api, scopes: ['read'], conditions: { namespace: 'apps' } },
     { resource: api, scopes: ['write'], conditions: { namespace: 'ops' } }

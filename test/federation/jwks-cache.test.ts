@@ -8,7 +8,8 @@ import { discoveryUrls } from '../../server/federation/discovery.js'
 import { AssertionRejected } from '../../server/federation/errors.js'
 import { TemporarilyUnavailable } from '../../server/errors.js'
 import { adminToken, build, form, FORM_TYPE, freePort, ISSUER } from '../helper.js'
-import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload, jwtBearer } from './fixture.js'
+import { CLIENT_ASSERTION_TYPE } from '../support/oauth.js'
+import { createTrust, createWorkload, jwtBearer } from './fixture.js'
 import { kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
 const root = t

@@ -3,8 +3,9 @@
 // over HTTP) and gets a token carrying only the entitlements its live context satisfies.
 import t from 'tap'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, ISSUER } from '../helper.js'
-import { createClient, createResource, epochOf, expectStatus, assertNoStore, assertInvalidClient } from '../support/issuer.js'
-import { createTrust, createWorkload, introspect, jwtBearer } from './fixture.js'
+import { createClient, createResource, epochOf, expectStatus } from '../support/admin.js'
+import { assertInvalidClient, assertNoStore, introspection, unsignedJwt } from '../support/oauth.js'
+import { createTrust, createWorkload, jwtBearer } from './fixture.js'
 import { githubActionsClaims, kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
 const root = t
@@ -15,7 +16,7 @@ t.test('a Kubernetes service account gets a token for its namespace, with no sec
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace', serviceaccount: 'kubernetes.io.serviceaccount.name' }, name: 'kind cluster' })
-  const api = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject: 'system:serviceaccount:payments:billing', match: { namespace: 'payments' } }, [
     { resource: api, scopes: ['read'], conditions: { namespace: 'payments' } },
     { resource: api, scopes: ['write'], conditions: { namespace: 'payments-admin' } }
@@ -33,7 +34,7 @@ t.test('a Kubernetes service account gets a token for its namespace, with no sec
   t.strictSame(claims.entitlements, [{ resource: api, scopes: ['read'], conditions: { namespace: 'payments' } }])
   t.ok(claims.exp <= decodePayload(assertion).exp, 'the token never outlives the assertion')
 
-  const active = await introspect(app, adminBasic, body.access_token)
+  const active = await introspection(app, adminBasic, body.access_token)
   t.equal(active.active, true)
   t.strictSame(active.ctx, { namespace: 'payments', serviceaccount: 'billing' }, 'introspection returns ctx')
 
@@ -56,7 +57,7 @@ t.test('a CI job in staging never gets the production deploy token', async (t) =
   const admin = await adminToken(app)
   const gh = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: gh.issuer, audience: 'https://tally.example.test', claims: { environment: 'environment', repository: 'repository', run_attempt: 'run_attempt' } })
-  const deploy = await createResource(app, admin, { scopes: ['deploy'] })
+  const { identifier: deploy } = await createResource(app, admin, { scopes: ['deploy'] })
   const repo = 'octo-org/octo-repo'
   const staging = await createWorkload(app, admin, { issuer: gh.issuer, subject: `repo:${repo}:environment:staging` }, [
     { resource: deploy, scopes: ['deploy'], conditions: { environment: 'staging' } },
@@ -93,7 +94,7 @@ t.test('client_id picks the identity when the assertion matches several', async 
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const subject = 'system:serviceaccount:shared:runner'
   const a = await createWorkload(app, admin, { issuer: k8s.issuer, subject }, [{ resource: api, scopes: ['read'] }])
   const b = await createWorkload(app, admin, { issuer: k8s.issuer, subject }, [{ resource: api, scopes: ['read'] }])
@@ -115,7 +116,7 @@ t.test('every rejection of docs/reference/federation.md, with its exact status a
   const k8s = await startLocalIssuer(t)
   const untrusted = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace' }, max_assertion_lifetime_s: 7200 })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const subject = 'system:serviceaccount:team:app'
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject, match: { namespace: 'team' } }, [{ resource: api, scopes: ['read'] }])
   const good = (): Record<string, unknown> => kubernetesClaims(k8s.issuer, ISSUER, 'team', 'app')
@@ -129,8 +130,8 @@ t.test('every rejection of docs/reference/federation.md, with its exact status a
     ['a Tally access token', async () => tallyToken, grant('assertion is a tally token')],
     ['a signature by another key', async () => await foreignKey.sign(good(), { kid: k8s.kid() }), grant('assertion signature does not verify')],
     ['an unknown kid', async () => await k8s.sign(good(), { kid: 'not-in-the-jwks' }), grant('no key of the trust jwks matches the assertion kid and alg')],
-    ['alg none', async () => `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${Buffer.from(JSON.stringify(good())).toString('base64url')}.x`, grant('assertion alg is not an accepted asymmetric algorithm')],
-    ['alg HS256', async () => `${Buffer.from(JSON.stringify({ alg: 'HS256', kid: k8s.kid() })).toString('base64url')}.${Buffer.from(JSON.stringify(good())).toString('base64url')}.c2ln`, grant('assertion alg is not an accepted asymmetric algorithm')],
+    ['alg none', async () => unsignedJwt({ alg: 'none' }, good()) + 'x', grant('assertion alg is not an accepted asymmetric algorithm')],
+    ['alg HS256', async () => unsignedJwt({ alg: 'HS256', kid: k8s.kid() }, good()) + 'c2ln', grant('assertion alg is not an accepted asymmetric algorithm')],
     ['aud without the trust audience', async () => await k8s.sign({ ...good(), aud: ['https://elsewhere.example'] }), grant('assertion aud does not contain the trust audience')],
     ['no exp', async () => { const c = good(); delete c.exp; return await k8s.sign(c) }, grant('assertion exp is missing')],
     ['exp past', async () => await k8s.sign({ ...good(), iat: now - 600, nbf: now - 600, exp: now - 1 }), grant('assertion has expired')],
@@ -195,7 +196,7 @@ t.test('removing the trust makes its tokens inactive at once, and changing it bu
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   const trust = await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace' } })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const wl = await createWorkload(app, admin, { issuer: k8s.issuer, subject: 'system:serviceaccount:ns:sa' }, [{ resource: api, scopes: ['read'] }])
   const mint = async (): Promise<string> => {
     const res = await jwtBearer(app, await k8s.sign(kubernetesClaims(k8s.issuer, ISSUER, 'ns', 'sa')))
@@ -204,19 +205,19 @@ t.test('removing the trust makes its tokens inactive at once, and changing it bu
 
   const renamed = await mint()
   expectStatus(await adminCall(app, admin, 'PATCH', `/admin/trusts/${trust.id as string}`, { name: 'renamed' }), 200)
-  t.equal((await introspect(other, adminBasic, renamed)).active, true, 'a rename narrows nothing')
+  t.equal((await introspection(other, adminBasic, renamed)).active, true, 'a rename narrows nothing')
   t.equal(await epochOf(app, wl.id), 1)
 
   const remapped = await mint()
   expectStatus(await adminCall(app, admin, 'PATCH', `/admin/trusts/${trust.id as string}`, { claims: { ns: 'kubernetes.io.namespace' } }), 200)
-  t.strictSame(await introspect(other, adminBasic, remapped), { active: false }, 'a mapping change makes its tokens stale')
+  t.strictSame(await introspection(other, adminBasic, remapped), { active: false }, 'a mapping change makes its tokens stale')
   t.equal(await epochOf(app, wl.id), 2)
 
   const token = await mint()
-  t.equal((await introspect(other, adminBasic, token)).active, true)
+  t.equal((await introspection(other, adminBasic, token)).active, true)
   const removed = await adminCall(app, admin, 'DELETE', `/admin/trusts/${trust.id as string}`)
   t.equal(removed.statusCode, 204)
-  t.strictSame(await introspect(other, adminBasic, token), { active: false }, 'inactive at once, on another instance')
+  t.strictSame(await introspection(other, adminBasic, token), { active: false }, 'inactive at once, on another instance')
   t.equal(await epochOf(app, wl.id), 3)
   const after = await jwtBearer(app, await k8s.sign(kubernetesClaims(k8s.issuer, ISSUER, 'ns', 'sa')))
   t.strictSame([after.statusCode, after.json()], [400, { error: 'invalid_grant', error_description: 'assertion iss is not a trusted issuer' }])

@@ -6,8 +6,9 @@ import { createServer } from 'node:http'
 import { generateKeyPairSync } from 'node:crypto'
 import Provider from 'oidc-provider'
 import { adminToken, ADMIN_SECRET, basic, build, decodeHeader, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { createResource } from '../support/issuer.js'
-import { CLIENT_ASSERTION_TYPE, createTrust, createWorkload, introspect, jwtBearer } from './fixture.js'
+import { createResource } from '../support/admin.js'
+import { CLIENT_ASSERTION_TYPE, introspection } from '../support/oauth.js'
+import { createTrust, createWorkload, jwtBearer } from './fixture.js'
 
 const root = t
 const PLATFORM_CLIENT = 'ci-runner'
@@ -67,7 +68,7 @@ t.test('node-oidc-provider access tokens as jwt-bearer grants and as client asse
   const platform = await startProvider(t)
   // No jwks_uri: Tally discovers it from the provider's /.well-known/openid-configuration.
   await createTrust(app, admin, { issuer: platform.issuer, claims: { platform_client: 'client_id', scope: 'scope' }, name: 'node-oidc-provider' })
-  const api = await createResource(app, admin, { scopes: ['deploy', 'admin'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['deploy', 'admin'] })
   const wl = await createWorkload(app, admin, { issuer: platform.issuer, subject: PLATFORM_CLIENT, match: { platform_client: PLATFORM_CLIENT } }, [
     { resource: api, scopes: ['deploy'], conditions: { scope: 'deploy' } },
     { resource: api, scopes: ['admin'], conditions: { scope: 'admin' } }
@@ -84,7 +85,7 @@ t.test('node-oidc-provider access tokens as jwt-bearer grants and as client asse
   t.equal(claims.scope, 'deploy')
   t.strictSame(claims.ctx, { platform_client: PLATFORM_CLIENT, scope: 'deploy' })
   t.ok(claims.exp <= decodePayload(assertion).exp, 'never outlives the provider token')
-  t.equal((await introspect(app, basic('admin', ADMIN_SECRET), res.json().access_token)).active, true)
+  t.equal((await introspection(app, basic('admin', ADMIN_SECRET), res.json().access_token)).active, true)
 
   const asClient = await app.inject({
     method: 'POST',

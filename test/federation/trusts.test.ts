@@ -1,7 +1,7 @@
 // The federation admin API (docs/reference/federation.md with §5's conventions): /admin/trusts and federated credentials.
 import t from 'tap'
 import { adminCall, adminToken, build, ISSUER } from '../helper.js'
-import { createResource, epochEvents, epochOf, expectStatus } from '../support/issuer.js'
+import { createResource, epochEvents, epochOf, expectStatus } from '../support/admin.js'
 import { createTrust, createWorkload, jwtBearer } from './fixture.js'
 import { kubernetesClaims, startLocalIssuer } from './local-issuer.js'
 
@@ -89,7 +89,7 @@ t.test('federated credentials: created, listed, refused, revoked with a bump', a
   const admin = await adminToken(app)
   const k8s = await startLocalIssuer(t)
   await createTrust(app, admin, { issuer: k8s.issuer, claims: { namespace: 'kubernetes.io.namespace' } })
-  const api = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: api } = await createResource(app, admin, { scopes: ['read'] })
   const identity = expectStatus(await adminCall(app, admin, 'POST', '/admin/identities', { client_id: `wl-${Math.random().toString(36).slice(2, 10)}`, kind: 'workload' }))
   const subject = 'system:serviceaccount:ns:sa'
   const res = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id as string}/federated`, { issuer: k8s.issuer, subject, match: { namespace: 'ns' } })

@@ -4,29 +4,23 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { generateKeyPair } from 'jose'
-import { adminCall, adminToken, build, FORM_TYPE, form, ISSUER } from '../helper.js'
-import { assertInvalidClient } from '../support/issuer.js'
-import { assertion, assertionParams, createIdentity, createResource, grant, introspectAs, someAddress, tokenFor, unsignedJwt } from '../support/tally.js'
+import { adminCall, adminToken, build, FORM_TYPE, ISSUER } from '../helper.js'
+import { createClient, createResource, expectStatus, grant } from '../support/admin.js'
+import { assertInvalidClient, assertion, assertionParams, introspectAs, postForm, someAddress, tokenFor, unsignedJwt } from '../support/oauth.js'
 import { ClientLoader } from '../../server/store/clients.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
-const api = await createResource(app, admin, ['read'])
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
-expectOk(await adminCall(app, admin, 'PATCH', `/admin/resources/${api.id}`, { introspectors: [rs.clientId] }))
-const svc = await createIdentity(app, admin)
+const api = await createResource(app, admin, { scopes: ['read'] })
+const rs = await createClient(app, admin, { kind: 'resource_server' })
+expectStatus(await adminCall(app, admin, 'PATCH', `/admin/resources/${api.id}`, { introspectors: [rs.clientId] }), 200)
+const svc = await createClient(app, admin)
 await grant(app, admin, svc.id, api.identifier, ['read'])
-
-function expectOk (res: { statusCode: number, body: string }): void {
-  if (res.statusCode >= 300) throw new Error(`${res.statusCode} ${res.body}`)
-}
 
 const NUL_BASIC = 'Basic ' + Buffer.from('%00:x').toString('base64')
 const RAW_NUL_BASIC = 'Basic ' + Buffer.from('a\u0000b:x').toString('base64')
 
-async function post (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url, remoteAddress: someAddress(), headers: { 'content-type': FORM_TYPE, ...(authorization !== undefined && { authorization }) }, payload: form(params) })
-}
+const post = async (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> => await postForm(app, url, authorization, params)
 
 /** A token shaped like Tally's (so it reaches the session lookup) whose header kid holds a NUL. */
 function tokenWithNulKid (): string {

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { AuthThrottle, TooManyRequests } from '../../server/oauth/throttle.js'
 import { ADMIN_SECRET, basic, build, FORM_TYPE, form, requestToken, uniqueId } from '../helper.js'
-import { createIdentity } from '../support/tally.js'
+import { createClient } from '../support/admin.js'
 import { adminToken } from '../helper.js'
 
 t.test('memory is bounded: fixed-size keys, a capacity, expiry of old windows', async (t) => {
@@ -24,7 +24,7 @@ t.test('memory is bounded: fixed-size keys, a capacity, expiry of old windows', 
 t.test('failures past the limits are 429 with Retry-After; a correct credential always succeeds', async (t) => {
   const app = await build(t)
   const admin = await adminToken(app)
-  const victim = await createIdentity(app, admin)
+  const victim = await createClient(app, admin)
   const addr = '192.0.2.10'
   const call = async (clientId: string, secret: string): Promise<{ statusCode: number, headers: Record<string, unknown> }> =>
     await app.inject({ method: 'POST', url: '/token', remoteAddress: addr, headers: { authorization: basic(clientId, secret), 'content-type': FORM_TYPE }, payload: form({ grant_type: 'client_credentials' }) })

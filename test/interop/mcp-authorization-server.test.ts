@@ -4,7 +4,7 @@ import t from 'tap'
 import type { InjectOptions } from 'fastify'
 import { OAuthMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js'
 import { adminCall, adminToken, build, decodePayload, FORM_TYPE, ISSUER, requestToken, uniqueId } from '../helper.js'
-import { createClient, expectStatus } from '../support/issuer.js'
+import { createClient, expectStatus } from '../support/admin.js'
 
 t.test('the SDK schema accepts the metadata, which claims no response type', async (t) => {
   const app = await build(t)

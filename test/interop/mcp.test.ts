@@ -7,8 +7,9 @@ import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js'
 import { adminCall, adminToken, freePort, requestToken, uniqueId } from '../helper.js'
-import { createIdentity, startInstance, waitFor } from '../support/feed.js'
-import { expectStatus } from '../support/issuer.js'
+import { createClient, expectStatus } from '../support/admin.js'
+import { startInstance } from '../support/instances.js'
+import { waitFor } from '../support/wait.js'
 import { startMcpServer } from '../../examples/mcp-server/mcp-server.js'
 import { connectAgent, providerFor } from '../../examples/mcp-server/agent.js'
 import { createMcpTokenVerifier, type Verifier } from '../../packages/verifier/src/index.js'
@@ -23,12 +24,12 @@ async function setup (t: Test) {
   const admin = await adminToken(tally.app)
   const mcpPort = await freePort()
   const resource = `http://127.0.0.1:${mcpPort}/mcp`
-  const rs = await createIdentity(tally.app, admin, 'resource_server', 'mcp-rs')
+  const rs = await createClient(tally.app, admin, { kind: 'resource_server', prefix: 'mcp-rs' })
   expectStatus(await adminCall(tally.app, admin, 'POST', '/admin/resources', { identifier: resource, scopes: [SCOPE, 'mcp:read'], introspectors: [rs.clientId] }))
   const mcp = await startMcpServer({ tallyIssuer: issuer, resource, clientId: rs.clientId, clientSecret: rs.secret, port: mcpPort, scope: SCOPE })
   tally.onClosed(mcp.close)
   const agent = async (scopes: string[]) => {
-    const who = await createIdentity(tally.app, admin, 'agent', 'agent')
+    const who = await createClient(tally.app, admin, { kind: 'agent', prefix: 'agent' })
     expectStatus(await adminCall(tally.app, admin, 'POST', `/admin/identities/${who.id}/entitlements`, { resource, scopes }))
     return who
   }
@@ -66,7 +67,9 @@ t.test('an unmodified SDK client with a secret discovers Tally, gets a token for
   const token = (await provider.tokens())?.access_token as string
   t.equal((await rpc(mcp.url, token)).status, 200, 'the token works before the revocation')
   expectStatus(await adminCall(tally.app, admin, 'POST', `/admin/identities/${who.id}/revoke-sessions`, {}), 200)
-  const elapsed = await waitFor(async () => (await rpc(mcp.url, token)).status === 401, 'the MCP server to refuse the revoked token', 1000)
+  const started = Date.now()
+  await waitFor(async () => (await rpc(mcp.url, token)).status === 401, { what: 'the MCP server to refuse the revoked token', timeoutMs: 1000 })
+  const elapsed = Date.now() - started
   t.ok(elapsed < 1000, `refused within a second (${elapsed} ms)`)
   const refused = await rpc(mcp.url, token)
   t.match(refused.headers.get('www-authenticate'), /^Bearer error="invalid_token", error_description="stale: .*", resource_metadata="/, 'as a stale token, with the challenge')

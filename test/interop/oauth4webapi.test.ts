@@ -6,14 +6,14 @@ import t from 'tap'
 import * as oauth from 'oauth4webapi'
 import { exportJWK, generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, freePort, uniqueId } from '../helper.js'
-import { createClient, createResource, expectStatus } from '../support/issuer.js'
+import { createClient, createResource, expectStatus } from '../support/admin.js'
 
 const port = await freePort()
 const issuer = `http://127.0.0.1:${port}`
 const app = await build(t, { ISSUER: issuer, PORT: String(port), HOST: '127.0.0.1' })
 await app.listen({ port, host: '127.0.0.1' })
 const admin = await adminToken(app)
-const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
 const insecure = { [oauth.allowInsecureRequests]: true }
 
 const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { ...insecure, algorithm: 'oauth2' }))

@@ -5,7 +5,8 @@ import t from 'tap'
 import * as client from 'openid-client'
 import { exportJWK, generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, decodePayload, freePort } from '../helper.js'
-import { createBareIdentity, createIdentity, createResource, grant, tokenFor } from '../support/tally.js'
+import { createClient, createResource, grant } from '../support/admin.js'
+import { tokenFor } from '../support/oauth.js'
 
 
 const port = await freePort()
@@ -14,9 +15,9 @@ const app = await build(t, { ISSUER: issuer, PORT: String(port) })
 await app.listen({ port, host: '127.0.0.1' })
 
 const admin = await adminToken(app)
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
-const api = await createResource(app, admin, ['read', 'write'], [rs.clientId])
-const svc = await createIdentity(app, admin)
+const rs = await createClient(app, admin, { kind: 'resource_server' })
+const api = await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [rs.clientId] })
+const svc = await createClient(app, admin)
 await grant(app, admin, svc.id, api.identifier, ['read', 'write'])
 
 const options = { algorithm: 'oauth2' as const, execute: [client.allowInsecureRequests] }
@@ -79,7 +80,7 @@ t.test('errors surface as openid-client errors with the RFC codes', async (t) =>
 })
 
 t.test('private_key_jwt through openid-client', async (t) => {
-  const workload = await createBareIdentity(app, admin)
+  const workload = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
   await grant(app, admin, workload.id, api.identifier, ['read'])
   const patch = await adminCall(app, admin, 'PATCH', `/admin/resources/${api.id}`, { introspectors: [rs.clientId, workload.clientId] })
   t.equal(patch.statusCode, 200)

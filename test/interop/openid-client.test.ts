@@ -5,7 +5,7 @@ import t from 'tap'
 import * as client from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { adminToken, build, freePort, uniqueId } from '../helper.js'
-import { createClient, createResource } from '../support/issuer.js'
+import { createClient, createResource } from '../support/admin.js'
 
 
 const port = await freePort()
@@ -13,8 +13,8 @@ const issuer = `http://127.0.0.1:${port}`
 const app = await build(t, { ISSUER: issuer, PORT: String(port), HOST: '127.0.0.1' })
 await app.listen({ port, host: '127.0.0.1' })
 const admin = await adminToken(app)
-const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
-const other = await createResource(app, admin, { scopes: ['read'] })
+const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
+const { identifier: other } = await createResource(app, admin, { scopes: ['read'] })
 
 async function discover (clientId: string, auth: client.ClientAuth): Promise<client.Configuration> {
   return await client.discovery(new URL(issuer), clientId, undefined, auth, { execute: [client.allowInsecureRequests], algorithm: 'oauth2' })

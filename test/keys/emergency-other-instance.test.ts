@@ -3,7 +3,8 @@
 // the removed key, so it answers 503 + Retry-After instead, and signs with the new key after reloading.
 import t from 'tap'
 import { adminCall, adminToken, basic, decodeHeader, form, FORM_TYPE, requestToken } from '../helper.js'
-import { feedFixture, startInstance, waitFor } from '../support/feed.js'
+import { feedFixture, startInstance } from '../support/instances.js'
+import { waitFor } from '../support/wait.js'
 
 const onPostgres = process.env.DATABASE_URL !== undefined
 
@@ -33,7 +34,7 @@ t.test('an instance whose key ring lags refuses to send tokens of the removed ke
 
   // Once B reloads (the refusal itself asks for a reload; the NOTIFY does too), it signs with the new key.
   lagging = false
-  await waitFor(async () => (await requestToken(b.app, f.svc.clientId, f.svc.secret, { resource: f.resource })).statusCode === 200, 'B to sign again', 15_000)
+  await waitFor(async () => (await requestToken(b.app, f.svc.clientId, f.svc.secret, { resource: f.resource })).statusCode === 200, { what: 'B to sign again', timeoutMs: 15_000 })
   const issued = await requestToken(b.app, f.svc.clientId, f.svc.secret, { resource: f.resource })
   t.equal(issued.statusCode, 200)
   const token = issued.json().access_token as string

@@ -5,8 +5,10 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createVerifier, type Verifier } from '../../packages/verifier/src/index.js'
 import { signJwt } from '../../server/keys/keystore.js'
-import { adminCall, adminToken, basic, decodePayload, ISSUER } from '../helper.js'
-import { feedFixture, mint, startInstance, waitFor, type FeedFixture, type Instance } from '../support/feed.js'
+import { adminCall, adminToken, basic, decodePayload, encodeSegment, ISSUER } from '../helper.js'
+import { tokenFor } from '../support/oauth.js'
+import { type FeedFixture, feedFixture, type Instance, startInstance } from '../support/instances.js'
+import { waitFor } from '../support/wait.js'
 
 async function verifierOn (instance: Instance, f: FeedFixture): Promise<Verifier> {
   const verifier = await createVerifier({ issuer: ISSUER, serverUrl: instance.url, audience: f.resource, clientId: f.rs.clientId, clientSecret: f.rs.secret })
@@ -26,7 +28,7 @@ t.test('an emergency removal drops the key and everything verified with it, forg
   const v = await verifierOn(a, f)
   const { cursor } = await feedGet(a, f)
 
-  const old = await mint(a.app, f.svc, f.resource, 'read')
+  const old = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
   const stolen = a.app.tally.keys.signingKey()
   // What an attacker holding the private key can make: any jti, any exp.
   const forge = (): string => signJwt(stolen, { typ: 'at+jwt' }, { ...decodePayload(old), jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 86_400 })
@@ -38,7 +40,7 @@ t.test('an emergency removal drops the key and everything verified with it, forg
   t.equal(rotated.statusCode, 200)
   t.strictSame(rotated.json().removed, [stolen.kid])
   const boundMs = v.maxStalenessS * 1000
-  await waitFor(async () => !(await v.verify(old)).active, 'the removal to reach the verifier', boundMs)
+  await waitFor(async () => !(await v.verify(old)).active, { what: 'the removal to reach the verifier', timeoutMs: boundMs })
   t.strictSame(await v.verify(old), { active: false, reason: 'invalid' }, 'the issued token is refused within the feed bound')
   t.strictSame(await v.verify(forgedEarlier), { active: false, reason: 'invalid' }, 'a cached forgery is dropped with its key')
   t.strictSame(await v.verify(forge()), { active: false, reason: 'invalid' }, 'a forgery made after the removal is refused')
@@ -46,12 +48,12 @@ t.test('an emergency removal drops the key and everything verified with it, forg
   // An unknown kid makes jose refetch the JWKS; the removed key must not come back with it, nor from
   // jose's cache of the old set.
   const [, payload] = old.split('.') as [string, string, string]
-  const unknownKid = `${Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'no-such-key' })).toString('base64url')}.${payload}.${old.split('.')[2] as string}`
+  const unknownKid = `${encodeSegment({ alg: 'ES256', typ: 'at+jwt', kid: 'no-such-key' })}.${payload}.${old.split('.')[2] as string}`
   t.strictSame(await v.verify(unknownKid), { active: false, reason: 'invalid' })
   t.strictSame(await v.verify(forge()), { active: false, reason: 'invalid' }, 'still refused after a JWKS refetch')
-  const fresh = await mint(a.app, f.svc, f.resource, 'read')
+  const fresh = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
   // The JWKS refresh that follows the event is not instant on every instance: within a few seconds.
-  await waitFor(async () => (await v.verify(fresh)).active, 'a token of the new key to be accepted', 5000)
+  await waitFor(async () => (await v.verify(fresh)).active, { what: 'a token of the new key to be accepted', timeoutMs: 5000 })
   t.match(await v.verify(fresh), { active: true }, 'a token of the new key is accepted')
 
   // The feed: one key event in commit order after the cursor taken before; the snapshot lists the key.

@@ -4,7 +4,8 @@ import t from 'tap'
 import { createVerifier } from '../../packages/verifier/src/index.js'
 import { isHighS, lowS } from '../../server/keys/low-s.js'
 import { basic, form, FORM_TYPE, ISSUER } from '../helper.js'
-import { feedFixture, mint, startInstance } from '../support/feed.js'
+import { tokenFor } from '../support/oauth.js'
+import { feedFixture, startInstance } from '../support/instances.js'
 
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 
@@ -30,7 +31,7 @@ t.test('the high-S twin of a live token is refused by the verifier and inactive 
   const f = await feedFixture(a.app)
   const v = await createVerifier({ issuer: ISSUER, serverUrl: a.url, audience: f.resource, clientId: f.rs.clientId, clientSecret: f.rs.secret })
   a.onClosed(async () => await v.close())
-  const tokens = await Promise.all(Array.from({ length: 32 }, async () => await mint(a.app, f.svc, f.resource, 'read')))
+  const tokens = await Promise.all(Array.from({ length: 32 }, async () => await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })))
   t.equal(tokens.filter((token) => isHighS(Buffer.from(token.split('.')[2] as string, 'base64url'))).length, 0, 'Tally signed all 32 tokens low-S')
 
   const token = tokens[0] as string

@@ -7,12 +7,13 @@ import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { AuthThrottle } from '../../server/oauth/throttle.js'
 import { authenticateClient } from '../../server/oauth/client-auth.js'
-import { ISSUER, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
-import { assertion, assertionParams, createBareIdentity, createIdentity, createResource, grant, introspectAs, someAddress, unsignedJwt } from '../support/tally.js'
+import { ISSUER, adminCall, adminToken, basic, build, decodePayload, encodeSegment } from '../helper.js'
+import { createClient, createResource, grant } from '../support/admin.js'
+import { assertion, assertionParams, introspectAs, INVALID_CLIENT, postForm, unsignedJwt } from '../support/oauth.js'
 
 const app: FastifyInstance = await build(t)
 const admin = await adminToken(app)
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
+const rs = await createClient(app, admin, { kind: 'resource_server' })
 const TOKEN_ENDPOINT = `${ISSUER}/token`
 const now = (): number => Math.floor(Date.now() / 1000)
 
@@ -31,8 +32,8 @@ async function registerKey (identityId: string, publicKey: CryptoKey, kid: strin
 
 /** A workload with no secret, its keys registered, entitled on `resource` and introspector of it. */
 async function keyedClient (resource?: { id: string, identifier: string }): Promise<KeyedClient & { resource: { id: string, identifier: string } }> {
-  const identity = await createBareIdentity(app, admin)
-  const res = resource ?? await createResource(app, admin, ['read', 'write'], [rs.clientId, identity.clientId])
+  const identity = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
+  const res = resource ?? await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [rs.clientId, identity.clientId] })
   if (resource !== undefined) {
     const patch = await adminCall(app, admin, 'PATCH', `/admin/resources/${res.id}`, { introspectors: [rs.clientId, identity.clientId] })
     if (patch.statusCode !== 200) throw new Error(patch.body)
@@ -49,16 +50,14 @@ async function keyedClient (resource?: { id: string, identifier: string }): Prom
   return { ...identity, keys, resource: res }
 }
 
-async function call (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url, remoteAddress: someAddress(), headers: { 'content-type': FORM_TYPE, ...(authorization !== undefined && { authorization }) }, payload: form(params) })
-}
+const call = async (url: string, params: Record<string, string>, authorization?: string): Promise<LightMyRequestResponse> => await postForm(app, url, authorization, params)
 
 const tokenWith = async (a: string, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
   await call('/token', { grant_type: 'client_credentials', ...assertionParams(a), ...extra })
 
 function assertInvalidClient (t: Test, res: LightMyRequestResponse, msg: string): void {
   t.equal(res.statusCode, 401, `${msg}: 401`)
-  t.strictSame(res.json(), { error: 'invalid_client', error_description: 'client authentication failed' }, `${msg}: invalid_client`)
+  t.strictSame(res.json(), INVALID_CLIENT, `${msg}: invalid_client`)
   t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`, `${msg}: WWW-Authenticate`)
   t.equal(res.headers['cache-control'], 'no-store', `${msg}: no-store`)
 }
@@ -78,7 +77,7 @@ t.test('discovery advertises private_key_jwt on all three endpoints', async (t) 
 })
 
 t.test('key registration: public EC, OKP and RSA ≥ 2048 only', async (t) => {
-  const identity = await createBareIdentity(app, admin)
+  const identity = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
   const ec = await generateKeyPair('ES256', { extractable: true })
   const priv = await exportJWK(ec.privateKey)
   const withD = await adminCall(app, admin, 'POST', `/admin/identities/${identity.id}/keys`, { jwk: priv })
@@ -206,7 +205,7 @@ t.test('every bad assertion is 401 invalid_client', async (t) => {
     ['payload altered after signing', async () => {
       const good = await sign('Ed25519')
       const [h, , s] = good.split('.') as [string, string, string]
-      return `${h}.${Buffer.from(JSON.stringify(claims({ exp: now() + 200 }))).toString('base64url')}.${s}`
+      return `${h}.${encodeSegment(claims({ exp: now() + 200 }))}.${s}`
     }],
     ['unknown client', async () => await assertion(stranger.privateKey, 'ES256', 'no-such-client', ISSUER)],
     ['garbage', async () => 'not.a.jwt']
@@ -291,7 +290,7 @@ t.test('a revoked key credential no longer authenticates; the others still do', 
 })
 
 t.test('an expired key credential no longer authenticates', async (t) => {
-  const identity = await createBareIdentity(app, admin)
+  const identity = await createClient(app, admin, { kind: 'workload', prefix: 'pkj', secret: false })
   await grant(app, admin, identity.id, main.resource.identifier, ['read'])
   const { privateKey, publicKey } = await generateKeyPair('ES256')
   const reg = await registerKey(identity.id, publicKey, 'short', {})
@@ -316,7 +315,7 @@ t.test('a disabled or deleted identity cannot authenticate with its keys', async
 })
 
 t.test('two authentication methods at once are 400 invalid_request', async (t) => {
-  const svc = await createIdentity(app, admin)
+  const svc = await createClient(app, admin)
   await grant(app, admin, svc.id, main.resource.identifier, ['read'])
   const cases: Array<[string, Record<string, string>, string | undefined]> = [
     ['Basic + client_assertion', { grant_type: 'client_credentials', ...assertionParams(await sign('EC P-256')) }, basic(svc.clientId, svc.secret)],

@@ -6,10 +6,10 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
-import { adminToken, build, sharedStore, basic, FORM_TYPE, freePort, KEK, SERVER_NODE_ARGS } from '../helper.js'
-import { createClient, createResource } from '../support/issuer.js'
-import { gracefulClose } from '../../server/shutdown.js'
+import { adminToken, build, sharedStore, basic, decodePayload, FORM_TYPE, freePort, KEK, SERVER_NODE_ARGS } from '../helper.js'
+import { createClient, createResource } from '../support/admin.js'
 import { waitFor } from '../support/wait.js'
+import { gracefulClose } from '../../server/shutdown.js'
 
 interface Outcome { status?: number, error?: string, body?: string }
 
@@ -29,7 +29,7 @@ function post (port: number, path: string, headers: Record<string, string>, body
 t.test('closing under load answers every request in flight and refuses new ones', async (t) => {
   const app = await build(t)
   const admin = await adminToken(app)
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
@@ -47,7 +47,7 @@ t.test('closing under load answers every request in flight and refuses new ones'
   t.ok(late.error === 'ECONNREFUSED' || late.status === 503, `a request after close is refused (${late.error ?? late.status})`)
   t.strictSame(outcomes.filter((o) => o.status !== 200), [], 'every request in flight at the close was answered 200')
   const issued = outcomes.filter((o) => o.status === 200).map((o) => JSON.parse(o.body as string).access_token as string)
-  const jtis = issued.map((token) => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).jti as string)
+  const jtis = issued.map((token) => decodePayload(token).jti as string)
   const { store } = await sharedStore(t)
   const rows = jtis.length === 0 ? [] : await store.db.selectFrom('sessions').select('jti').where('jti', 'in', jtis).execute()
   t.equal(rows.length, jtis.length, 'every issued token has its session stored')

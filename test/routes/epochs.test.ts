@@ -1,8 +1,11 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { adminCall, ADMIN_SECRET, basic, form, FORM_TYPE, ISSUER, sharedStore } from '../helper.js'
-import { createIdentity, feedFixture, mint, startInstance, waitFor, type Instance } from '../support/feed.js'
+import { adminCall, ADMIN_SECRET, basic, decodePayload, form, FORM_TYPE, ISSUER, sharedStore } from '../helper.js'
+import { createClient } from '../support/admin.js'
+import { tokenFor } from '../support/oauth.js'
+import { feedFixture, type Instance, startInstance } from '../support/instances.js'
+import { waitFor } from '../support/wait.js'
 import { bumpEpoch } from '../../server/store/epochs.js'
 import { encodeCursor } from '../../server/feed/cursor.js'
 import { readSse } from '../../packages/verifier/src/sse.js'
@@ -13,7 +16,7 @@ const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/
 
 const get = async (i: Instance, url: string, authorization?: string, headers: Record<string, string> = {}): Promise<any> =>
   await i.app.inject({ url, headers: { ...(authorization !== undefined && { authorization }), ...headers } })
-const jti = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).jti
+const jti = (token: string): string => decodePayload(token).jti
 
 t.test('who may read the feed', async (t) => {
   const a = await startInstance(root, t)
@@ -60,15 +63,15 @@ t.test('the snapshot, the events after it and their shapes', async (t) => {
   const a = await startInstance(root, t)
   const f = await feedFixture(a.app)
   const rs = basic(f.rs.clientId, f.rs.secret)
-  const quiet = await createIdentity(a.app, f.admin)
-  const token = await mint(a.app, f.svc, f.resource)
+  const quiet = await createClient(a.app, f.admin)
+  const token = await tokenFor(a.app, f.svc, { resource: f.resource })
   const before = (await get(a, '/epochs', rs)).json()
 
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
-  const fresh = await mint(a.app, f.svc, f.resource)
+  const fresh = await tokenFor(a.app, f.svc, { resource: f.resource })
   const revoked = await a.app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(f.svc.clientId, f.svc.secret), 'content-type': FORM_TYPE }, payload: form({ token: fresh }) })
   t.equal(revoked.statusCode, 200)
-  const exp = JSON.parse(Buffer.from(fresh.split('.')[1] as string, 'base64url').toString()).exp
+  const exp = decodePayload(fresh).exp
 
   const res = await get(a, '/epochs', rs)
   t.equal(res.statusCode, 200)
@@ -148,7 +151,7 @@ t.test('a long-poll answers when an event commits through another instance', asy
   const before = b.app.epochFeed.subscriberCount
   const waiting = get(b, `/epochs?after=${cursor as string}&wait=20`, rs)
   // The change must land while the long-poll is parked on the hub, not before it reads the table.
-  await waitFor(() => b.app.epochFeed.subscriberCount > before, 'the long-poll to wait on the hub')
+  await waitFor(() => b.app.epochFeed.subscriberCount > before, { what: 'the long-poll to wait on the hub' })
   t.equal((await adminCall(a.app, f.admin, 'POST', `/admin/identities/${f.svc.id}/revoke-sessions`, {})).statusCode, 200)
   const res = await waiting
   t.ok(Date.now() - started < 10_000, 'well before the wait is up')
@@ -161,7 +164,7 @@ t.test('overlapping transactions: a reader never skips the one that commits late
   const a = await startInstance(root, t)
   const f = await feedFixture(a.app)
   const rs = basic(f.rs.clientId, f.rs.secret)
-  const other = await createIdentity(a.app, f.admin)
+  const other = await createClient(a.app, f.admin)
   const { store } = await sharedStore(root)
   const { cursor } = (await get(a, '/epochs', rs)).json()
   const waiting = get(a, `/epochs?after=${cursor as string}&wait=20`, rs)
@@ -183,7 +186,7 @@ t.test('overlapping transactions: a reader never skips the one that commits late
     secondBumpedAt = Date.now()
   })
   // Wait until Postgres reports the second transaction blocked on a lock the first holds.
-  await waitFor(async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where not granted`.execute(store.db)).rows[0]?.n) > 0, 'the second transaction to block')
+  await waitFor(async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where not granted`.execute(store.db)).rows[0]?.n) > 0, { what: 'the second transaction to block' })
   t.equal(secondBumpedAt, 0, 'the second event waits for the first to commit: it cannot take a later seq and commit first')
   t.strictSame((await get(a, `/epochs?after=${cursor as string}`, rs)).json().events, [], 'nothing is visible before a commit')
   releaseFirst()
@@ -212,20 +215,20 @@ t.test('the SSE stream: events with cursors as ids, heartbeats, resumption, and 
   t.equal(res.headers.get('cache-control'), 'no-store')
   const items: Array<{ kind: string, id?: string, data?: string, text?: string }> = []
   const reading = (async () => { for await (const item of readSse(res.body as ReadableStream<Uint8Array>)) items.push(item) })()
-  await waitFor(() => items.some((i) => i.kind === 'event'), 'the backlog event')
+  await waitFor(() => items.some((i) => i.kind === 'event'), { what: 'the backlog event' })
   await bump()
-  await waitFor(() => items.filter((i) => i.kind === 'event').length === 2, 'the live event')
+  await waitFor(() => items.filter((i) => i.kind === 'event').length === 2, { what: 'the live event' })
   const events = items.filter((i) => i.kind === 'event')
   t.strictSame(events.map((e) => JSON.parse(e.data as string).epoch), [2, 3])
   const last = (await get(a, '/epochs', rs)).json().cursor
   t.equal(events[1]?.id, last, 'the id is the cursor')
-  await waitFor(() => items.filter((i) => i.kind === 'comment' && i.text?.startsWith('heartbeat lag=') === true).length >= 2, 'heartbeats')
+  await waitFor(() => items.filter((i) => i.kind === 'comment' && i.text?.startsWith('heartbeat lag=') === true).length >= 2, { what: 'heartbeats' })
 
   // Resume after the first event: only the second comes again.
   const resumed = await fetch(`${a.url}/epochs/stream`, { headers: { authorization: rs, 'last-event-id': events[0]?.id as string } })
   const again: Array<{ kind: string, data?: string }> = []
   const readingAgain = (async () => { for await (const item of readSse(resumed.body as ReadableStream<Uint8Array>)) again.push(item) })()
-  await waitFor(() => again.some((i) => i.kind === 'event'), 'the resumed event')
+  await waitFor(() => again.some((i) => i.kind === 'event'), { what: 'the resumed event' })
   t.strictSame(again.filter((i) => i.kind === 'event').map((e) => JSON.parse(e.data as string).epoch), [3])
   t.equal(a.app.epochFeed.subscriberCount, 2)
 

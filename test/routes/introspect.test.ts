@@ -5,14 +5,14 @@ import { randomUUID, createPublicKey } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { SignJWT, generateKeyPair, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, decodeHeader, decodePayload, form, FORM_TYPE } from '../helper.js'
-import { createIdentity, createResource, grant, introspectAs, mintRecorded, revokeAs, tokenFor, type Svc } from '../support/tally.js'
+import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, decodeHeader, decodePayload, encodeSegment, form, FORM_TYPE } from '../helper.js'
+import { createClient, createResource, grant, type TestClient } from '../support/admin.js'
+import { introspectAs, mintRecorded, revokeAs, tokenFor } from '../support/oauth.js'
 
 const INACTIVE = { active: false }
-const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url')
 const reencode = (token: string, header?: Record<string, unknown>, payload?: Record<string, unknown>): string => {
   const [h, p, s] = token.split('.') as [string, string, string]
-  return `${header === undefined ? h : b64(header)}.${payload === undefined ? p : b64(payload)}.${s}`
+  return `${header === undefined ? h : encodeSegment(header)}.${payload === undefined ? p : encodeSegment(payload)}.${s}`
 }
 const now = (): number => Math.floor(Date.now() / 1000)
 
@@ -24,15 +24,15 @@ function assertInactive (t: Test, res: LightMyRequestResponse, msg: string): voi
 
 const app: FastifyInstance = await build(t)
 const admin = await adminToken(app)
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
-const otherRs = await createIdentity(app, admin, { kind: 'resource_server' })
-const api = await createResource(app, admin, ['read', 'write', 'delete'], [rs.clientId])
-const other = await createResource(app, admin, ['read'], [otherRs.clientId])
+const rs = await createClient(app, admin, { kind: 'resource_server' })
+const otherRs = await createClient(app, admin, { kind: 'resource_server' })
+const api = await createResource(app, admin, { scopes: ['read', 'write', 'delete'], introspectors: [rs.clientId] })
+const other = await createResource(app, admin, { scopes: ['read'], introspectors: [otherRs.clientId] })
 const adminCaller = { clientId: 'admin', secret: ADMIN_SECRET }
 
 /** A fresh identity entitled to `scopes` on the api resource, and one of its tokens. */
-async function freshSvc (scopes = ['read', 'write']): Promise<{ svc: Svc, token: string }> {
-  const svc = await createIdentity(app, admin)
+async function freshSvc (scopes = ['read', 'write']): Promise<{ svc: TestClient, token: string }> {
+  const svc = await createClient(app, admin)
   await grant(app, admin, svc.id, api.identifier, scopes)
   return { svc, token: await tokenFor(app, svc, { resource: api.identifier }) }
 }
@@ -94,14 +94,14 @@ t.test('admins (admin:read) may introspect any token; others only their resource
   assertInactive(t, await introspectAs(app, svc, token), 'the token\'s own client, not an introspector')
   assertInactive(t, await introspectAs(app, rs, admin), 'an admin token, to an api introspector')
   // An identity holding admin:write and admin:revoke but not admin:read is not an admin reader.
-  const writer = await createIdentity(app, admin)
+  const writer = await createClient(app, admin)
   await grant(app, admin, writer.id, 'urn:tally:admin', ['admin:write', 'admin:revoke'])
   assertInactive(t, await introspectAs(app, writer, token), 'admin without admin:read')
-  const reader = await createIdentity(app, admin)
+  const reader = await createClient(app, admin)
   await grant(app, admin, reader.id, 'urn:tally:admin', ['admin:read'])
   t.equal((await introspectAs(app, reader, token)).json().active, true, 'an admin:read identity sees it')
   // Becoming an introspector takes effect at once.
-  const late = await createIdentity(app, admin)
+  const late = await createClient(app, admin)
   assertInactive(t, await introspectAs(app, late, token), 'before being made an introspector')
   const patch = await adminCall(app, admin, 'PATCH', `/admin/resources/${api.id}`, { introspectors: [rs.clientId, late.clientId] })
   t.equal(patch.statusCode, 200)
@@ -168,7 +168,7 @@ t.test('tokens an attacker can make are inactive', async (t) => {
     ['another token\'s signature', `${h}.${p}.${(admin.split('.')[2] as string)}`],
     ['payload altered (scope widened), signature kept', reencode(token, undefined, { ...claims, scope: 'read write delete' })],
     ['payload altered (epoch raised), signature kept', reencode(token, undefined, { ...claims, epoch: 99 })],
-    ['alg none, signature removed', `${b64({ ...header, alg: 'none' })}.${p}.`],
+    ['alg none, signature removed', `${encodeSegment({ ...header, alg: 'none' })}.${p}.`],
     ['alg none, signature kept', reencode(token, { ...header, alg: 'none' })],
     ['HS256 keyed with the public JWK (JSON)', await hs(Buffer.from(JSON.stringify(publicJwk)))],
     ['HS256 keyed with the public key (SPKI PEM)', await hs(Buffer.from(spkiPem as string))],
@@ -239,7 +239,7 @@ t.test('a revoked token is inactive', async (t) => {
   t.ok(await isActive(sibling), 'another token of the same identity stays active')
 })
 
-interface Narrowing { name: string, act: (svc: Svc, ctx: { scopedResource: { id: string, identifier: string } }) => Promise<LightMyRequestResponse>, status: number, reissue?: Record<string, string> }
+interface Narrowing { name: string, act: (svc: TestClient, ctx: { scopedResource: { id: string, identifier: string } }) => Promise<LightMyRequestResponse>, status: number, reissue?: Record<string, string> }
 
 t.test('stale after each kind of narrowing change; additions keep tokens active', async (t) => {
   const narrowings: Narrowing[] = [
@@ -309,8 +309,8 @@ t.test('stale after each kind of narrowing change; additions keep tokens active'
   for (const n of narrowings) {
     await t.test(n.name, async (t) => {
       // Each case gets its own identity and, for the scope removal, its own resource.
-      const scopedResource = await createResource(app, admin, ['read', 'write'], [rs.clientId])
-      const svc = await createIdentity(app, admin)
+      const scopedResource = await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [rs.clientId] })
+      const svc = await createClient(app, admin)
       await grant(app, admin, svc.id, api.identifier, ['read', 'write'])
       await grant(app, admin, svc.id, scopedResource.identifier, ['read', 'write'])
       const token = await tokenFor(app, svc, { resource: n.name.startsWith('a scope') ? scopedResource.identifier : api.identifier })
@@ -357,7 +357,7 @@ t.test('disabled, re-enabled: the old token stays inactive, a new one works', as
 t.test('a deleted identity\'s tokens stay inactive when its client_id is reused', async (t) => {
   const { svc, token } = await freshSvc()
   t.equal((await adminCall(app, admin, 'DELETE', `/admin/identities/${svc.id}`)).statusCode, 204)
-  const again = await createIdentity(app, admin, { client_id: svc.clientId })
+  const again = await createClient(app, admin, { clientId: svc.clientId })
   t.not(again.id, svc.id)
   await grant(app, admin, again.id, api.identifier, ['read', 'write'])
   assertInactive(t, await introspectAs(app, rs, token), 'the deleted identity\'s token')
@@ -369,8 +369,8 @@ t.test('a deleted identity\'s tokens stay inactive when its client_id is reused'
 
 t.test('an introspector that is itself disabled cannot introspect', async (t) => {
   const { token } = await freshSvc()
-  const lone = await createIdentity(app, admin, { kind: 'resource_server' })
-  const res = await createResource(app, admin, ['x'], [lone.clientId])
+  const lone = await createClient(app, admin, { kind: 'resource_server' })
+  const res = await createResource(app, admin, { scopes: ['x'], introspectors: [lone.clientId] })
   t.ok(res.id)
   t.equal((await adminCall(app, admin, 'PATCH', `/admin/identities/${lone.id}`, { status: 'disabled' })).statusCode, 200)
   const call = await introspectAs(app, lone, token)

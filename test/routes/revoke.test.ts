@@ -4,18 +4,19 @@
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, decodePayload, form, FORM_TYPE } from '../helper.js'
-import { createIdentity, createResource, grant, introspectAs, mintRecorded, revokeAs, tokenFor, type Svc } from '../support/tally.js'
+import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, decodePayload, encodeSegment, form, FORM_TYPE } from '../helper.js'
+import { createClient, createResource, grant, type TestClient } from '../support/admin.js'
+import { introspectAs, mintRecorded, revokeAs, tokenFor } from '../support/oauth.js'
 
 const app: FastifyInstance = await build(t)
 const admin = await adminToken(app)
-const rs = await createIdentity(app, admin, { kind: 'resource_server' })
-const api = await createResource(app, admin, ['read', 'write'], [rs.clientId])
+const rs = await createClient(app, admin, { kind: 'resource_server' })
+const api = await createResource(app, admin, { scopes: ['read', 'write'], introspectors: [rs.clientId] })
 const adminCaller = { clientId: 'admin', secret: ADMIN_SECRET }
 const { db } = app.tally
 
-async function freshSvc (): Promise<{ svc: Svc, token: string }> {
-  const svc = await createIdentity(app, admin)
+async function freshSvc (): Promise<{ svc: TestClient, token: string }> {
+  const svc = await createClient(app, admin)
   await grant(app, admin, svc.id, api.identifier, ['read', 'write'])
   return { svc, token: await tokenFor(app, svc, { resource: api.identifier }) }
 }
@@ -76,14 +77,13 @@ t.test('unknown, malformed and expired tokens are 200 and change nothing', async
   const expired = await mintRecorded(app, {
     identityId: svc.id, resource: api.identifier, claims: { ...claims, jti: randomUUID(), iat: claims.iat - 600, exp: claims.iat - 300 }, sessionEpoch: 1, exp: claims.iat - 300
   })
-  const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url')
   const [h, , s] = token.split('.') as [string, string, string]
   const cases: Array<[string, string]> = [
     ['garbage', 'garbage'],
     ['three segments of junk', 'a.b.c'],
-    ['an unknown jti', `${h}.${b64({ ...claims, jti: randomUUID() })}.${s}`],
-    ['an unknown jti for another identity', `${h}.${b64({ ...claims, sub: rs.id, jti: randomUUID() })}.${s}`],
-    ['a forgery naming a real jti', `${h}.${b64({ ...claims, scope: 'read' })}.${s}`],
+    ['an unknown jti', `${h}.${encodeSegment({ ...claims, jti: randomUUID() })}.${s}`],
+    ['an unknown jti for another identity', `${h}.${encodeSegment({ ...claims, sub: rs.id, jti: randomUUID() })}.${s}`],
+    ['a forgery naming a real jti', `${h}.${encodeSegment({ ...claims, scope: 'read' })}.${s}`],
     ['an expired token', expired]
   ]
   const before = await db.selectFrom('epoch_events').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow()
@@ -118,7 +118,7 @@ t.test('another client\'s token, by a non-admin: 400 unauthorized_client, token 
   assertUnauthorizedClient(t, await revokeAs(app, intruder, { token }), 'another client\'s token')
   assertUnauthorizedClient(t, await revokeAs(app, rs, { token }), 'even by an introspector of its audience')
   // admin:read and admin:write do not confer admin:revoke.
-  const readerWriter = await createIdentity(app, admin)
+  const readerWriter = await createClient(app, admin)
   await grant(app, admin, readerWriter.id, 'urn:tally:admin', ['admin:read', 'admin:write'])
   assertUnauthorizedClient(t, await revokeAs(app, readerWriter, { token }), 'an admin without admin:revoke')
   t.ok(await activeState(token), 'still active')
@@ -127,7 +127,7 @@ t.test('another client\'s token, by a non-admin: 400 unauthorized_client, token 
 
 t.test('admin:revoke revokes any token', async (t) => {
   const { token } = await freshSvc()
-  const revoker = await createIdentity(app, admin)
+  const revoker = await createClient(app, admin)
   await grant(app, admin, revoker.id, 'urn:tally:admin', ['admin:revoke'])
   assertRevokedOk(t, await revokeAs(app, revoker, { token }), 'a revoke-only admin')
   t.notOk(await activeState(token))
@@ -163,7 +163,7 @@ t.test('identity=<client_id or UUID> from an admin revokes every session (epoch 
 
 t.test('identity= needs no token parameter', async (t) => {
   const { svc, token } = await freshSvc()
-  const revoker = await createIdentity(app, admin)
+  const revoker = await createClient(app, admin)
   await grant(app, admin, revoker.id, 'urn:tally:admin', ['admin:revoke'])
   assertRevokedOk(t, await revokeAs(app, revoker, { identity: svc.clientId }), 'by a revoke-only admin')
   t.notOk(await activeState(token))
@@ -172,9 +172,9 @@ t.test('identity= needs no token parameter', async (t) => {
 t.test('identity= from a non-admin: 400 unauthorized_client, nothing revoked', async (t) => {
   const { svc, token } = await freshSvc()
   const { svc: intruder, token: intruderToken } = await freshSvc()
-  const readerWriter = await createIdentity(app, admin)
+  const readerWriter = await createClient(app, admin)
   await grant(app, admin, readerWriter.id, 'urn:tally:admin', ['admin:read', 'admin:write'])
-  const cases: Array<[string, Svc, string]> = [
+  const cases: Array<[string, TestClient, string]> = [
     ['another identity by client_id', intruder, svc.clientId],
     ['another identity by UUID', intruder, svc.id],
     ['itself', intruder, intruder.clientId],
@@ -252,7 +252,7 @@ t.test('GET /admin/identities/:id/sessions marks revoked and stale sessions', as
 })
 
 t.test('revoking an admin\'s token takes effect at its next admin request', async (t) => {
-  const other = await createIdentity(app, admin, { kind: 'admin' })
+  const other = await createClient(app, admin, { kind: 'admin' })
   await grant(app, admin, other.id, 'urn:tally:admin', ['admin:read', 'admin:write'])
   const otherToken = await tokenFor(app, other, { resource: 'urn:tally:admin' })
   t.equal((await adminCall(app, otherToken, 'GET', '/admin/identities?limit=1')).statusCode, 200, 'works before')

@@ -4,7 +4,8 @@ import t from 'tap'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, basic, build, decodeHeader, decodePayload, form, FORM_TYPE, ISSUER, requestToken, uniqueId } from '../helper.js'
-import { assertInvalidClient, assertNoStore, createClient, createResource, epochOf, expectStatus, inSeconds, type TestClient } from '../support/issuer.js'
+import { createClient, createResource, epochOf, expectStatus, inSeconds, type TestClient } from '../support/admin.js'
+import { assertInvalidClient, assertNoStore } from '../support/oauth.js'
 
 const root = t
 const app = await build(root)
@@ -25,7 +26,7 @@ async function resourceId (identifier: string): Promise<string> {
 }
 
 t.test('success: exact response, RFC 9068 header and claims, session recorded', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write', 'delete'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write', 'delete'] })
   const expiresAt = inSeconds(7200)
   const client = await createClient(app, admin, {
     entitlements: [{ resource, scopes: ['read', 'write'], conditions: { environment: 'staging' }, expires_at: expiresAt, reason: 'ci' }]
@@ -90,7 +91,7 @@ t.test('success: exact response, RFC 9068 header and claims, session recorded', 
 })
 
 t.test('entitlements claim: one object per entitlement used, conditions and expires_at only when set', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write', 'audit'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write', 'audit'] })
   const expiresAt = inSeconds(3600)
   const client = await createClient(app, admin, {
     entitlements: [
@@ -131,7 +132,7 @@ t.test('entitlements claim: one object per entitlement used, conditions and expi
 })
 
 t.test('client_secret_post authenticates', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const res = await postToken(app, { 'content-type': FORM_TYPE },
     form({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.secret }))
@@ -145,7 +146,7 @@ t.test('client_secret_post authenticates', async (t) => {
 })
 
 t.test('Basic credentials: a ":" in client_id travels as %3A, or raw (split at the last ":")', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const clientId = `ns:${uniqueId('svc')}:x.y_z`
   const client = await createClient(app, admin, { clientId, entitlements: [{ resource, scopes: ['read'] }] })
   const authorization = basic(clientId, client.secret)
@@ -165,9 +166,9 @@ t.test('Basic credentials: a ":" in client_id travels as %3A, or raw (split at t
 })
 
 t.test('resource selection (RFC 8707, one audience per token)', async (t) => {
-  const r1 = await createResource(app, admin)
-  const r2 = await createResource(app, admin)
-  const r3 = await createResource(app, admin)
+  const { identifier: r1 } = await createResource(app, admin)
+  const { identifier: r2 } = await createResource(app, admin)
+  const { identifier: r3 } = await createResource(app, admin)
   const one = await createClient(app, admin, { entitlements: [{ resource: r1, scopes: ['read'] }] })
   const two = await createClient(app, admin, { entitlements: [{ resource: r1, scopes: ['read'] }, { resource: r2, scopes: ['write'] }] })
   const none = await createClient(app, admin)
@@ -213,7 +214,7 @@ t.test('resource selection (RFC 8707, one audience per token)', async (t) => {
 })
 
 t.test('scope: a subset of the entitled scopes; none → all of them; anything else → invalid_scope', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write', 'admin'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write', 'admin'] })
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read', 'write'] }] })
   const ok: Array<{ scope: string | undefined, granted: string, msg: string }> = [
     { scope: undefined, granted: 'read write', msg: 'no scope: all entitled scopes' },
@@ -244,8 +245,8 @@ t.test('scope: a subset of the entitled scopes; none → all of them; anything e
 })
 
 t.test('lifetime = min(identity token_ttl_s or default, resource max_token_ttl_s, TOKEN_TTL_MAX_S)', async (t) => {
-  const open = await createResource(app, admin, { scopes: ['read'] })
-  const capped = await createResource(app, admin, { scopes: ['read'], max_token_ttl_s: 120 })
+  const { identifier: open } = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: capped } = await createResource(app, admin, { scopes: ['read'], max_token_ttl_s: 120 })
   const cases: Array<{ ttl?: number, resource: string, expected: number, msg: string }> = [
     { resource: open, expected: 300, msg: 'default TOKEN_TTL_DEFAULT_S' },
     { ttl: 60, resource: open, expected: 60, msg: 'identity token_ttl_s below the default' },
@@ -280,7 +281,7 @@ t.test('lifetime = min(identity token_ttl_s or default, resource max_token_ttl_s
 })
 
 t.test('lifetime never passes the earliest expires_at of an entitlement the token carries', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const soon = inSeconds(90)
   const later = inSeconds(200)
   const client = await createClient(app, admin, {
@@ -307,7 +308,7 @@ t.test('lifetime never passes the earliest expires_at of an entitlement the toke
 })
 
 t.test('grant_type: missing → invalid_request, unknown → unsupported_grant_type after authentication', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const headers = { authorization: basic(client.clientId, client.secret), 'content-type': FORM_TYPE }
   const missing = await postToken(app, headers, form({ scope: 'read' }))
@@ -326,7 +327,7 @@ t.test('grant_type: missing → invalid_request, unknown → unsupported_grant_t
 })
 
 t.test('content type: only application/x-www-form-urlencoded, matched case-insensitively', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const authorization = basic(client.clientId, client.secret)
   const accepted = [
@@ -357,7 +358,7 @@ t.test('content type: only application/x-www-form-urlencoded, matched case-insen
 })
 
 t.test('malformed bodies: duplicated parameters, oversized bodies', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const headers = { authorization: basic(client.clientId, client.secret), 'content-type': FORM_TYPE }
   const cases: Array<{ payload: string, description: string, msg: string }> = [
@@ -383,7 +384,7 @@ t.test('malformed bodies: duplicated parameters, oversized bodies', async (t) =>
 })
 
 t.test('more than one client authentication method → 400 invalid_request', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const authorization = basic(client.clientId, client.secret)
   const cases: Array<{ headers: Record<string, string>, params: Record<string, string>, msg: string }> = [
@@ -407,7 +408,7 @@ t.test('more than one client authentication method → 400 invalid_request', asy
 })
 
 t.test('every client authentication failure is the same 401 invalid_client', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const make = async (): Promise<TestClient> => await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const good = await make()
   const other = await make()
@@ -463,7 +464,7 @@ t.test('every client authentication failure is the same 401 invalid_client', asy
 })
 
 t.test('several active secrets work at once (rotation)', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const second = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, { expires_at: inSeconds(86_400) }))
   t.not(second.client_secret, client.secret)
@@ -482,7 +483,7 @@ t.test('several active secrets work at once (rotation)', async (t) => {
 })
 
 t.test('nothing in the request changes sub, epoch or the lifetime', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { token_ttl_s: 120, entitlements: [{ resource, scopes: ['read'] }] })
   expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/revoke-sessions`, {}), 200)
   t.equal(await epochOf(app, client.id), 2)
@@ -513,7 +514,7 @@ t.test('nothing in the request changes sub, epoch or the lifetime', async (t) =>
 })
 
 t.test('every issued token has its session row with the token epoch', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read', 'write'] }] })
   const responses = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
     await requestToken(app, client.clientId, client.secret, { scope: i % 2 === 0 ? 'read' : 'read write' })))

@@ -3,17 +3,18 @@
 import t from 'tap'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { sql } from 'kysely'
-import { adminCall, ADMIN_SECRET, adminToken, build, KEK, requestToken } from '../helper.js'
-import { createClient, createResource, expectStatus } from '../support/issuer.js'
+import { adminCall, ADMIN_SECRET, adminToken, build, KEK } from '../helper.js'
+import { createClient, createResource, expectStatus } from '../support/admin.js'
+import { tokenFor } from '../support/oauth.js'
 import { decrypt } from '../../server/keys/crypto.js'
 
 t.test('no client secret, private key member, PKCS#8 key or token appears in any column of any table', async (t) => {
   const app = await build(t)
   const admin = await adminToken(app)
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const second = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, {}))
-  const token = expectStatus(await requestToken(app, client.clientId, client.secret), 200).access_token as string
+  const token = await tokenFor(app, client)
   const secrets = [ADMIN_SECRET, client.secret, second.client_secret as string]
 
   const { rows: tables } = await sql<{ table_name: string }>`

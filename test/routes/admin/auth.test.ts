@@ -3,8 +3,9 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, form, FORM_TYPE, ISSUER, requestToken } from '../../helper.js'
-import { assertNoStore, createClient, createResource, expectStatus, type TestClient } from '../../support/issuer.js'
+import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, encodeSegment, form, FORM_TYPE, ISSUER, requestToken } from '../../helper.js'
+import { createClient, createResource, expectStatus, type TestClient } from '../../support/admin.js'
+import { assertNoStore, tokenFor } from '../../support/oauth.js'
 import { signJwt } from '../../../server/keys/keystore.js'
 import { tokenDigest } from '../../../server/keys/crypto.js'
 
@@ -19,9 +20,9 @@ async function createAdmin (scopes = ADMIN_SCOPES): Promise<TestClient> {
   return await createClient(app, admin, { kind: 'admin', entitlements: [{ resource: 'urn:tally:admin', scopes }] })
 }
 
-async function tokenFor (client: TestClient, scope?: string): Promise<string> {
-  const res = await requestToken(app, client.clientId, client.secret, { resource: 'urn:tally:admin', ...(scope !== undefined && { scope }) })
-  return expectStatus(res, 200).access_token
+/** An admin API token of `client`. */
+async function adminTokenOf (client: TestClient, scope?: string): Promise<string> {
+  return await tokenFor(app, client, { resource: 'urn:tally:admin', ...(scope !== undefined && { scope }) })
 }
 
 async function callWith (target: FastifyInstance, authorization: string | undefined): Promise<Awaited<ReturnType<FastifyInstance['inject']>>> {
@@ -44,30 +45,30 @@ async function expiredAdminToken (): Promise<string> {
 }
 
 t.test('401 invalid_token without a token, or with one that is not an active admin token', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const service = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
-  const serviceToken = expectStatus(await requestToken(app, service.clientId, service.secret), 200).access_token
+  const serviceToken = await tokenFor(app, service)
 
   const revoked = await createAdmin()
-  const revokedToken = await tokenFor(revoked)
+  const revokedToken = await adminTokenOf(revoked)
   const rv = await app.inject({ method: 'POST', url: '/revoke', headers: { authorization: basic(revoked.clientId, revoked.secret), 'content-type': FORM_TYPE }, payload: form({ token: revokedToken }) })
   t.equal(rv.statusCode, 200, 'the admin revokes its own token')
 
   const stale = await createAdmin()
-  const staleToken = await tokenFor(stale)
+  const staleToken = await adminTokenOf(stale)
   expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${stale.id}/revoke-sessions`, {}), 200)
 
   const disabled = await createAdmin()
-  const disabledToken = await tokenFor(disabled)
+  const disabledToken = await adminTokenOf(disabled)
   expectStatus(await adminCall(app, admin, 'PATCH', `/admin/identities/${disabled.id}`, { status: 'disabled' }), 200)
 
   const deleted = await createAdmin()
-  const deletedToken = await tokenFor(deleted)
+  const deletedToken = await adminTokenOf(deleted)
   expectStatus(await adminCall(app, admin, 'DELETE', `/admin/identities/${deleted.id}`), 204)
 
   const readOnly = await adminToken(app, 'admin:read')
   const [h, p, s] = readOnly.split('.') as [string, string, string]
-  const widened = Buffer.from(JSON.stringify({ ...decodePayload(readOnly), scope: 'admin:read admin:write admin:revoke' })).toString('base64url')
+  const widened = encodeSegment({ ...decodePayload(readOnly), scope: 'admin:read admin:write admin:revoke' })
   const otherSig = (s.startsWith('A') ? 'B' : 'A') + s.slice(1)
 
   const missing = { error: 'invalid_token', error_description: 'a bearer token for urn:tally:admin is required' }
@@ -136,7 +137,7 @@ t.test('403 insufficient_scope when the token lacks the scope the endpoint needs
 
 t.test('narrowing an admin\'s own entitlements stops its current token at its next request', async (t) => {
   const ops = await createAdmin()
-  const token = await tokenFor(ops)
+  const token = await adminTokenOf(ops)
   t.equal((await adminCall(app, token, 'GET', '/admin/identities?limit=1')).statusCode, 200, 'works before')
   const put = await adminCall(app, token, 'PUT', `/admin/identities/${ops.id}/entitlements`, [{ resource: 'urn:tally:admin', scopes: ['admin:read'] }])
   t.equal(put.statusCode, 200, 'the admin narrows itself with its own token')
@@ -146,24 +147,24 @@ t.test('narrowing an admin\'s own entitlements stops its current token at its ne
   t.strictSame(after.json(), INACTIVE)
   t.equal(after.headers['www-authenticate'], INACTIVE_CHALLENGE)
 
-  const fresh = await tokenFor(ops)
+  const fresh = await adminTokenOf(ops)
   t.equal(decodePayload(fresh).scope, 'admin:read', 'a new token carries only what is left')
   t.equal((await adminCall(app, fresh, 'GET', '/admin/identities?limit=1')).statusCode, 200, 'and reads')
   t.equal((await adminCall(app, fresh, 'POST', '/admin/identities', { client_id: 'nope-narrowed', kind: 'agent' })).statusCode, 403, 'but cannot write')
 
   // Narrowed by another admin: same effect.
   const other = await createAdmin()
-  const otherToken = await tokenFor(other)
+  const otherToken = await adminTokenOf(other)
   expectStatus(await adminCall(app, admin, 'PUT', `/admin/identities/${other.id}/entitlements`, [{ resource: 'urn:tally:admin', scopes: ['admin:read', 'admin:write'] }]), 200)
   t.equal((await adminCall(app, otherToken, 'GET', '/admin/identities?limit=1')).statusCode, 401, 'narrowed by someone else')
 })
 
 t.test('an addition to an admin\'s entitlements keeps its current token working', async (t) => {
   const ops = await createAdmin(['admin:read'])
-  const token = await tokenFor(ops)
+  const token = await adminTokenOf(ops)
   expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${ops.id}/entitlements`, { resource: 'urn:tally:admin', scopes: ['admin:write'] }))
   t.equal((await adminCall(app, token, 'GET', '/admin/identities?limit=1')).statusCode, 200, 'old token still active')
   t.equal((await adminCall(app, token, 'POST', '/admin/identities', { client_id: 'nope-added', kind: 'agent' })).statusCode, 403, 'old token does not gain the new scope')
-  const fresh = await tokenFor(ops)
+  const fresh = await adminTokenOf(ops)
   t.equal(decodePayload(fresh).scope, 'admin:read admin:write', 'the next token carries the addition')
 })

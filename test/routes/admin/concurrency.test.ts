@@ -7,32 +7,27 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import { ADMIN_SECRET, adminCall, adminToken, basic, build, FORM_TYPE, form, requestToken, sharedStore, uniqueId } from '../../helper.js'
-import { createClient } from '../../support/issuer.js'
+import { createClient, expectStatus } from '../../support/admin.js'
 
 const ROUNDS = 8
 
 interface Op { name: string, action: string, identity: () => string, narrows: boolean, ok: number[], run: () => Promise<LightMyRequestResponse> }
 
-async function json (res: LightMyRequestResponse, status: number): Promise<any> {
-  if (res.statusCode !== status) throw new Error(`setup: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
 async function round (app: FastifyInstance, token: string): Promise<{ fivexx: string[], ops: Array<{ op: Op, status: number }>, ids: Record<string, string>, resourceId: string, epochsBefore: Record<string, number> }> {
   const call = async (m: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<LightMyRequestResponse> => await adminCall(app, token, m, url, body)
-  const resource = await json(await call('POST', '/admin/resources', { identifier: `https://${uniqueId('race')}.example`, scopes: ['read', 'write', 'extra'] }), 201)
+  const resource = expectStatus(await call('POST', '/admin/resources', { identifier: `https://${uniqueId('race')}.example`, scopes: ['read', 'write', 'extra'] }), 201)
   const ids: Record<string, string> = {}
   const ents: Record<string, string> = {}
   const creds: Record<string, string> = {}
   for (const name of ['a', 'b', 'c']) {
-    const identity = await json(await call('POST', '/admin/identities', { client_id: uniqueId(name), kind: 'service_account' }), 201)
+    const identity = expectStatus(await call('POST', '/admin/identities', { client_id: uniqueId(name), kind: 'service_account' }), 201)
     ids[name] = identity.id
-    ents[name] = (await json(await call('POST', `/admin/identities/${identity.id}/entitlements`, { resource: resource.identifier, scopes: ['read', 'write'] }), 201)).id
-    creds[name] = (await json(await call('POST', `/admin/identities/${identity.id}/secrets`, {}), 201)).id
+    ents[name] = expectStatus(await call('POST', `/admin/identities/${identity.id}/entitlements`, { resource: resource.identifier, scopes: ['read', 'write'] }), 201).id
+    creds[name] = expectStatus(await call('POST', `/admin/identities/${identity.id}/secrets`, {}), 201).id
   }
   const epochsBefore: Record<string, number> = {}
-  for (const [name, id] of Object.entries(ids)) epochsBefore[name] = (await json(await call('GET', `/admin/identities/${id}`), 200)).epoch
-  const cClientId = (await json(await call('GET', `/admin/identities/${ids.c as string}`), 200)).client_id
+  for (const [name, id] of Object.entries(ids)) epochsBefore[name] = expectStatus(await call('GET', `/admin/identities/${id}`), 200).epoch
+  const cClientId = expectStatus(await call('GET', `/admin/identities/${ids.c as string}`), 200).client_id
   const r = resource.id as string
   const id = (n: string) => (): string => ids[n] as string
   const ops: Op[] = [

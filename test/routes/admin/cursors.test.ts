@@ -2,7 +2,7 @@
 // a 500 — `AA` decodes to a NUL, 36 dashes pass a character-class check but are no UUID.
 import t from 'tap'
 import { adminCall, adminToken, build } from '../../helper.js'
-import { createClient, createResource } from '../../support/issuer.js'
+import { createClient, createResource } from '../../support/admin.js'
 
 const app = await build(t)
 const admin = await adminToken(app)

@@ -2,14 +2,15 @@
 // narrows bumps exactly once in the same transaction, with an epoch_events row; every change is audited.
 import t from 'tap'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken } from '../../helper.js'
-import { assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds, type EntitlementSpec } from '../../support/issuer.js'
+import { createClient, createResource, type EntitlementSpec, epochEvents, epochOf, expectStatus, inSeconds } from '../../support/admin.js'
+import { assertNoStore } from '../../support/oauth.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
 const adminId = decodePayload(admin).sub as string
 
 t.test('POST /admin/identities/:id/entitlements → 201, an addition: no bump', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const token = (await requestToken(app, client.clientId, client.secret)).json().access_token
   const expiresAt = inSeconds(3600)
@@ -45,8 +46,8 @@ t.test('POST /admin/identities/:id/entitlements → 201, an addition: no bump', 
 })
 
 t.test('PUT /admin/identities/:id/entitlements bumps once only when the new set narrows', async (t) => {
-  const r1 = await createResource(app, admin, { scopes: ['read', 'write', 'delete'] })
-  const r2 = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: r1 } = await createResource(app, admin, { scopes: ['read', 'write', 'delete'] })
+  const { identifier: r2 } = await createResource(app, admin, { scopes: ['read'] })
   const far = inSeconds(7200)
   const farther = inSeconds(14_400)
   const near = inSeconds(3600)
@@ -92,7 +93,7 @@ t.test('PUT /admin/identities/:id/entitlements bumps once only when the new set 
 })
 
 t.test('DELETE /admin/identities/:id/entitlements/:eid → 204, bumps', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }, { resource, scopes: ['write'] }] })
   const [e1] = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${client.id}`), 200).entitlements
   const res = await adminCall(app, admin, 'DELETE', `/admin/identities/${client.id}/entitlements/${e1.id as string}`)
@@ -113,7 +114,7 @@ t.test('DELETE /admin/identities/:id/entitlements/:eid → 204, bumps', async (t
 })
 
 t.test('revoke-sessions → 200 {epoch}; sessions list with revoked and stale flags', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read', 'write'] }] })
   const first = (await requestToken(app, client.clientId, client.secret, { scope: 'read' })).json().access_token
   const second = (await requestToken(app, client.clientId, client.secret)).json().access_token
@@ -157,7 +158,7 @@ t.test('revoke-sessions → 200 {epoch}; sessions list with revoked and stale fl
 })
 
 t.test('audit: one row per change, actor = the admin UUID, with before/after; identity=, after=, limit= paging', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const [ent] = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${client.id}`), 200).entitlements
   expectStatus(await adminCall(app, admin, 'PUT', `/admin/identities/${client.id}/entitlements`, [{ resource, scopes: ['read', 'write'] }]), 200)

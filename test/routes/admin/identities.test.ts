@@ -3,7 +3,8 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'
-import { assertInvalidClient, assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds } from '../../support/issuer.js'
+import { createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds } from '../../support/admin.js'
+import { assertInvalidClient, assertNoStore } from '../../support/oauth.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -129,7 +130,7 @@ t.test('GET /admin/identities filters by kind and status and pages with limit/cu
 })
 
 t.test('GET /admin/identities/:id by UUID or client_id, with entitlements and credentials, never a secret', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write'] })
   const expiresAt = inSeconds(3600)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'], conditions: { env: 'dev' }, expires_at: expiresAt, reason: 'onboarding' }] })
   const byUuid = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${client.id}`), 200)
@@ -158,7 +159,7 @@ t.test('GET /admin/identities/:id by UUID or client_id, with entitlements and cr
 })
 
 t.test('PATCH /admin/identities/:id → 200 changed object; disable bumps, re-enable does not', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const patched = await adminCall(app, admin, 'PATCH', `/admin/identities/${client.clientId}`, { name: 'Renamed', token_ttl_s: 90, metadata: { owner: 'sre' } })
   t.equal(patched.statusCode, 200)
@@ -192,7 +193,7 @@ t.test('PATCH /admin/identities/:id → 200 changed object; disable bumps, re-en
 })
 
 t.test('DELETE /admin/identities/:id → 204, status deleted, epoch bumped, credentials revoked; the UUID is never reused', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const clientId = uniqueId('gone')
   const client = await createClient(app, admin, { clientId, entitlements: [{ resource, scopes: ['read'] }] })
   const del = await adminCall(app, admin, 'DELETE', `/admin/identities/${clientId}`)
@@ -221,7 +222,7 @@ t.test('DELETE /admin/identities/:id → 204, status deleted, epoch bumped, cred
 })
 
 t.test('POST /admin/identities/:id/secrets → 201 the credential and its client_secret, shown once', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const expiresAt = inSeconds(86_400)
   const res = await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, { expires_at: expiresAt })
@@ -315,7 +316,7 @@ t.test('POST /admin/identities/:id/keys accepts public EC P-256, Ed25519, RSA �
 })
 
 t.test('each creation answers the credential as GET /admin/identities/:id lists it, last_used_at null until used', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const issuer = `https://${uniqueId('platform')}.example.test`
@@ -345,7 +346,7 @@ t.test('each creation answers the credential as GET /admin/identities/:id lists 
 })
 
 t.test('DELETE /admin/identities/:id/credentials/:cid → 204, bumps once', async (t) => {
-  const resource = await createResource(app, admin)
+  const { identifier: resource } = await createResource(app, admin)
   const client = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })
   const second = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, {}))
   const res = await adminCall(app, admin, 'DELETE', `/admin/identities/${client.clientId}/credentials/${client.secretId}`)

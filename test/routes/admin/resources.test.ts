@@ -2,7 +2,8 @@
 // removing a scope narrows (and bumps) every identity entitled to it, adding one bumps nobody.
 import t from 'tap'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'
-import { assertNoStore, createClient, createResource, epochEvents, epochOf, expectStatus } from '../../support/issuer.js'
+import { createClient, createResource, epochEvents, epochOf, expectStatus } from '../../support/admin.js'
+import { assertNoStore } from '../../support/oauth.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -60,7 +61,7 @@ t.test('POST /admin/resources validation names the field', async (t) => {
 
 t.test('GET /admin/resources lists with limit/cursor, the built-in admin resource included', async (t) => {
   const made: string[] = []
-  for (let i = 0; i < 3; i++) made.push(await createResource(app, admin, { scopes: ['s'] }))
+  for (let i = 0; i < 3; i++) made.push((await createResource(app, admin, { scopes: ['s'] })).identifier)
   const seen: string[] = []
   let cursor: string | null = null
   let pages = 0
@@ -80,7 +81,7 @@ t.test('GET /admin/resources lists with limit/cursor, the built-in admin resourc
 
 t.test('PATCH /admin/resources/:id → 200 changed object; urn:tally:admin cannot change', async (t) => {
   const rs = await createClient(app, admin, { kind: 'resource_server' })
-  const identifier = await createResource(app, admin, { scopes: ['a'] })
+  const { identifier: identifier } = await createResource(app, admin, { scopes: ['a'] })
   const res = await adminCall(app, admin, 'PATCH', `/admin/resources/${enc(identifier)}`, { name: 'Renamed', max_token_ttl_s: 60, introspectors: [rs.clientId] })
   t.equal(res.statusCode, 200)
   t.match(res.json(), { identifier, name: 'Renamed', max_token_ttl_s: 60, introspectors: [rs.clientId], scopes: ['a'] })
@@ -99,8 +100,8 @@ t.test('PATCH /admin/resources/:id → 200 changed object; urn:tally:admin canno
 })
 
 t.test('removing a scope narrows: every entitled identity bumped once, an emptied entitlement deleted; adding bumps nobody', async (t) => {
-  const resource = await createResource(app, admin, { scopes: ['read', 'write', 'delete'] })
-  const other = await createResource(app, admin, { scopes: ['read'] })
+  const { identifier: resource } = await createResource(app, admin, { scopes: ['read', 'write', 'delete'] })
+  const { identifier: other } = await createResource(app, admin, { scopes: ['read'] })
   const both = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read', 'write'] }, { resource, scopes: ['write'], conditions: { env: 'ci' } }] })
   const writeOnly = await createClient(app, admin, { entitlements: [{ resource, scopes: ['write'] }, { resource: other, scopes: ['read'] }] })
   const readOnly = await createClient(app, admin, { entitlements: [{ resource, scopes: ['read'] }] })

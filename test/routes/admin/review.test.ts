@@ -5,7 +5,8 @@ import { sql } from 'kysely'
 import { purgeExpired } from '../../../server/maintenance/purge.js'
 import { rollUpUsage } from '../../../server/store/usage.js'
 import { ADMIN_SECRET, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken, testConfig } from '../../helper.js'
-import { assertNoStore, createClient, createResource, epochOf, expectStatus } from '../../support/issuer.js'
+import { createClient, createResource, epochOf, expectStatus } from '../../support/admin.js'
+import { assertNoStore } from '../../support/oauth.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -17,8 +18,8 @@ async function review (query: string): Promise<any> {
 
 /** An identity holding [read, write] on one resource and [x] on another, with a second, unused secret. */
 async function fixture (): Promise<{ client: Awaited<ReturnType<typeof createClient>>, r1: string, r2: string, e1: any, e2: any, spare: any, identity: any }> {
-  const r1 = await createResource(app, admin, { scopes: ['read', 'write'] })
-  const r2 = await createResource(app, admin, { scopes: ['x'] })
+  const { identifier: r1 } = await createResource(app, admin, { scopes: ['read', 'write'] })
+  const { identifier: r2 } = await createResource(app, admin, { scopes: ['x'] })
   const client = await createClient(app, admin, { entitlements: [{ resource: r1, scopes: ['read', 'write'] }, { resource: r2, scopes: ['x'] }] })
   const spare = expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${client.id}/secrets`, {}))
   const identity = expectStatus(await adminCall(app, admin, 'GET', `/admin/identities/${client.id}`), 200)

@@ -3,8 +3,9 @@
 // moved on (bumped), is disabled or deleted: the list says exactly what /introspect says of each token.
 import t from 'tap'
 import { adminCall, adminToken, build, decodePayload } from '../../helper.js'
-import { expectStatus } from '../../support/issuer.js'
-import { chainFixture, exchanged, introspect, tokenOf, type Chain } from '../../delegation/fixture.js'
+import { expectStatus } from '../../support/admin.js'
+import { introspection, tokenFor } from '../../support/oauth.js'
+import { chainFixture, exchanged, type Chain } from '../../delegation/fixture.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -29,12 +30,12 @@ const cases: Array<[string, (c: Chain) => Promise<void>, [boolean, boolean, bool
 for (const [what, change, expected] of cases) {
   t.test(`${what}: stale = [root, hop1, hop2] ${JSON.stringify(expected)}, as /introspect says`, async (t) => {
     const c = await chainFixture(app, admin)
-    const root = await tokenOf(app, c.subject, { resource: c.resource })
+    const root = await tokenFor(app, c.subject, { resource: c.resource })
     const hop1 = await exchanged(app, c.a, root)
     const hop2 = await exchanged(app, c.b, hop1)
     await change(c)
     const tokens = [root, hop1, hop2]
-    const active = await Promise.all(tokens.map(async (token) => (await introspect(app, c.rs, token)).active as boolean))
+    const active = await Promise.all(tokens.map(async (token) => (await introspection(app, c.rs, token)).active as boolean))
     t.strictSame({ stale: await staleness(c, tokens), introspected_active: active }, { stale: expected, introspected_active: expected.map((s) => !s) })
   })
 }
