@@ -3,6 +3,9 @@
 // with the earlier actors nested inside (§4.1). Each hop needs a delegation from the subject token's
 // holder to the actor, and every hop only narrows: scopes are the request ∩ the subject's live
 // entitlements ∩ every delegation of the chain, and `exp` never outlives any of them.
+// Cost per exchange (docs/performance.md): the actor's authentication and the subject token's session state in one
+// grouped round trip, the exchange state in a second (grouped with concurrent exchanges), one signature, and
+// the session row through the SessionWriter's group commit.
 import { InvalidRequest, InvalidTarget } from '../../errors.js'
 import { actorsOf, MAX_CHAIN_DEPTH, type ActClaim } from '../../delegation/act.js'
 import { decideExchange } from '../../entitlements/exchange-entitlements.js'
@@ -10,7 +13,8 @@ import { InvalidGrant } from '../../federation/errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
 import type { SessionState } from '../../store/clients.js'
-import { loadExchangeState } from '../../store/delegations.js'
+import { ExchangeStateLoader } from '../../store/delegations.js'
+import type { Db } from '../../store/database.js'
 import { checkAccessToken, evaluateAccessToken, preCheckAccessToken, type AccessTokenClaims, type TokenCheck } from '../access-token.js'
 import { authenticateCallerAndReadToken, type AuthenticatedClient, type ClientAuthContext, type PresentedCredentials } from '../client-auth.js'
 import type { FormParams } from '../form.js'
@@ -67,6 +71,14 @@ function checkSubjectToken (token: string, issuer: string, nowS: number, session
   return evaluateAccessToken(parsed, token, session)
 }
 
+// One loader per database handle (per app), so concurrent exchanges share one round trip for their state.
+const loaders = new WeakMap<Db, ExchangeStateLoader>()
+function exchangeStates (db: Db): ExchangeStateLoader {
+  let loader = loaders.get(db)
+  if (loader === undefined) loaders.set(db, loader = new ExchangeStateLoader(db))
+  return loader
+}
+
 export async function handler (ctx: GrantContext, request: GrantRequest): Promise<TokenResponse> {
   checkParameters(request)
   const { client: actor, credentialId, federated } = request.auth
@@ -87,7 +99,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   // docs/reference/delegation.md: the holder is the innermost-acting party — the current actor of a delegated token, else its sub.
   const holder = earlier[0]?.sub ?? subjectToken.sub
 
-  const state = await loadExchangeState(ctx.db, subjectToken.sub, holder, actor.id, subjectToken.jti)
+  const state = await exchangeStates(ctx.db).load({ subjectId: subjectToken.sub, holderId: holder, actorId: actor.id, subjectJti: subjectToken.jti })
   if (state.subject === null || state.subject.status !== 'active') throw new InvalidGrant('subject_token is not an active access token')
   const { config } = ctx
   const decision = decideExchange({
