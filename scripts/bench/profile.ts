@@ -7,6 +7,7 @@ import { runLoad, type BenchRequest, type RunResult } from './load.js'
 import { introspectOnce, introspectRequests, issueTokens, tokenRequests } from './requests.js'
 import { ROOT, tempDir } from './servers.js'
 import { log, type Settings } from './settings.js'
+import { exchangeRequests } from './token-exchange.js'
 import { backendPids, startTally, type TallyDeployment } from './tally.js'
 
 export interface ProfileResult {
@@ -21,11 +22,12 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 // Functions whose inclusive time says where a request's CPU goes.
-const INTERESTING = /^(signJwt|loadClient|checkAccessToken|authenticateClient|presentedCredentials|hashSecret|tokenDigest|parseForm|parseAccessToken|handler|token|introspect\w*|write|#?drain|sign|verify|compileQuery|executeQuery|runQuery|query|handleDataRow|parseRow|parse|stringify|serialize\w*|onRequest|preHandler\w*|requireForm|noStore|wrapReplySend|onSendEnd|\(garbage collector\)|processTicksAndRejections|emit) /
+const INTERESTING = /^(signJwt|authenticateCallerAndReadToken|decideExchange|checkSubjectToken|preCheckAccessToken|evaluateAccessToken|loadClient|checkAccessToken|authenticateClient|presentedCredentials|hashSecret|tokenDigest|parseForm|parseAccessToken|handler|token|introspect\w*|write|#?drain|sign|verify|compileQuery|executeQuery|runQuery|query|handleDataRow|parseRow|parse|stringify|serialize\w*|onRequest|preHandler\w*|requireForm|noStore|wrapReplySend|onSendEnd|\(garbage collector\)|processTicksAndRejections|emit) /
 
 export async function runProfile (dep: TallyDeployment, settings: Settings): Promise<ProfileResult[]> {
   const out: ProfileResult[] = []
-  for (const endpoint of ['/token', '/introspect'] as const) {
+  const endpoints = ['/token', '/introspect', ...(settings.tokenExchange ? ['/token (token exchange)'] : [])]
+  for (const endpoint of endpoints) {
     const dir = tempDir('tally-bench-prof-')
     const queryLog = join(dir, 'queries.json')
     const tally = await startTally(dep, {
@@ -36,6 +38,8 @@ export async function runProfile (dep: TallyDeployment, settings: Settings): Pro
       let next: () => BenchRequest
       if (endpoint === '/token') {
         next = tokenRequests(settings.clients)
+      } else if (endpoint === '/token (token exchange)') {
+        next = await exchangeRequests(tally, dep)
       } else {
         const pool = await issueTokens(tally.url, 2000, settings.clients)
         const probe = await introspectOnce(tally.url, pool[0] as string)

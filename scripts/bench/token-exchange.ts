@@ -22,8 +22,12 @@ async function seedDelegations (dep: TallyDeployment): Promise<void> {
   await dep.admin.query('analyze delegations')
 }
 
-export async function benchTokenExchange (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
-  await seedDelegations(dep)
+/**
+ * Seeds the delegations (once per deployment) and returns the exchange requests: client i+1 exchanging
+ * client i's token, rotating over PAIRS pairs. Probes one exchange first.
+ */
+export async function exchangeRequests (tally: Server, dep: TallyDeployment): Promise<() => BenchRequest> {
+  if (!seeded.has(dep.schema)) { await seedDelegations(dep); seeded.add(dep.schema) }
   // issueTokens spreads over clients 0..PAIRS-1 in order: token i is client i's.
   const subjectTokens = await issueTokens(tally.url, PAIRS, PAIRS)
   const subjectOf = subjectTokens.map((t) => JSON.parse(Buffer.from(t.split('.')[1] as string, 'base64url').toString()) as { client_id: string })
@@ -37,7 +41,13 @@ export async function benchTokenExchange (tally: Server, dep: TallyDeployment): 
   const probe = await fetch(`${tally.url}/token`, { method: 'POST', headers: requests[0]?.headers, body: requests[0]?.body })
   if (probe.status !== 200) throw new Error(`token-exchange probe: ${probe.status} ${await probe.text()}`)
   let n = 0
-  const exchange = (): BenchRequest => { const r = requests[n++ % requests.length] as { headers: Record<string, string>, body: string }; return { path: '/token', headers: r.headers, body: r.body } }
+  return () => { const r = requests[n++ % requests.length] as { headers: Record<string, string>, body: string }; return { path: '/token', headers: r.headers, body: r.body } }
+}
+
+const seeded = new Set<string>()
+
+export async function benchTokenExchange (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
+  const exchange = await exchangeRequests(tally, dep)
   return await alternateGrants(tally, dep,
     [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'token-exchange (one hop, client_secret_basic)', runs: [] }],
     [tokenRequests(PAIRS), exchange], 2)
