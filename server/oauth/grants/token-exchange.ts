@@ -12,10 +12,9 @@ import { decideExchange } from '../../entitlements/exchange-entitlements.js'
 import { InvalidGrant } from '../../federation/errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
-import type { SessionState } from '../../store/clients.js'
 import { ExchangeStateLoader } from '../../store/delegations.js'
 import type { Db } from '../../store/database.js'
-import { checkAccessToken, evaluateAccessToken, preCheckAccessToken, type AccessTokenClaims, type TokenCheck } from '../access-token.js'
+import { checkAccessToken, evaluateAccessToken, preCheckAccessToken, type AccessTokenClaims, type ParsedAccessToken, type TokenCheck } from '../access-token.js'
 import { authenticateCallerAndReadToken, type AuthenticatedClient, type ClientAuthContext, type PresentedCredentials } from '../client-auth.js'
 import type { FormParams } from '../form.js'
 import { uuidv7 } from '../jti.js'
@@ -61,14 +60,20 @@ function requestedResource (request: GrantRequest): string | undefined {
 export async function authenticate (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string): Promise<AuthenticatedClient> {
   const parsed = params.subject_token === undefined ? undefined : preCheckAccessToken(params.subject_token, ctx.issuer)
   const ref = parsed === undefined || 'active' in parsed ? undefined : { jti: parsed.claims.jti, kid: parsed.header.kid as string }
-  return await authenticateCallerAndReadToken(ctx, presented, { sourceAddress, endpoint: '/token' }, ref)
+  const auth = await authenticateCallerAndReadToken(ctx, presented, { sourceAddress, endpoint: '/token' }, ref)
+  if (ref !== undefined) parsedSubjects.set(auth, parsed as ParsedAccessToken)
+  return auth
 }
 
+// The subject token as parsed by authenticate, for the handler of the same request (parsed once, not twice).
+const parsedSubjects = new WeakMap<AuthenticatedClient, ParsedAccessToken>()
+
 /** The subject token's strict check (as /introspect's) from the state read with the actor's authentication. */
-function checkSubjectToken (token: string, issuer: string, nowS: number, session: SessionState | null | undefined): TokenCheck {
-  const parsed = preCheckAccessToken(token, issuer, nowS)
+function checkSubjectToken (auth: AuthenticatedClient, token: string, issuer: string, nowS: number): TokenCheck {
+  const parsed = parsedSubjects.get(auth) ?? preCheckAccessToken(token, issuer, nowS)
   if ('active' in parsed) return parsed
-  return evaluateAccessToken(parsed, token, session)
+  if (parsed.claims.exp <= nowS) return { active: false, reason: 'expired' }
+  return evaluateAccessToken(parsed, token, auth.session)
 }
 
 // One loader per database handle (per app), so concurrent exchanges share one round trip for their state.
@@ -87,7 +92,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   const now = Math.floor(Date.now() / 1000)
 
   // The same strict check as /introspect: exact bytes, epoch(s) current, identity active, not revoked, key kept.
-  const subjectCheck = checkSubjectToken(request.params.subject_token as string, ctx.config.issuer, now, request.auth.session)
+  const subjectCheck = checkSubjectToken(request.auth, request.params.subject_token as string, ctx.config.issuer, now)
   const actorCheck = request.params.actor_token === undefined ? undefined : await checkAccessToken(ctx.db, request.params.actor_token, ctx.config.issuer, now)
   if (!subjectCheck.active) throw new InvalidGrant('subject_token is not an active access token')
   if (actorCheck !== undefined && (!actorCheck.active || actorCheck.claims.sub !== actor.id)) {
