@@ -3,6 +3,7 @@
 // commits. Whatever the interleaving, every token that was answered has its session row, and no token
 // that carries the epoch from before the revoke is ever active — at /introspect, nor as a later exchange's subject.
 import t from 'tap'
+import { sql } from 'kysely'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { adminCall, adminToken, build, decodePayload, requestToken } from '../helper.js'
 import { epochOf, expectStatus, type TestClient } from '../support/issuer.js'
@@ -104,4 +105,27 @@ t.test('token exchange across a revoke-all of the subject: old-epoch tokens inac
   }
   t.comment(`minted ${minted.length}, refused ${refused.length}`)
   t.strictSame(wrong, [], `${minted.length} tokens exchanged from the revoked root: none active`)
+})
+
+t.test('plain and delegated sessions written concurrently through the group commit: each row keeps its own chain columns', async (t) => {
+  const c = await chainFixture(app, admin)
+  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const responses = await Promise.all(Array.from({ length: 12 }, async (_v, i) => i % 2 === 0
+    ? await requestToken(app, c.subject.clientId, c.subject.secret, { resource: c.resource })
+    : await exchange(app, c.a, root, { resource: c.resource })))
+  const tokens = responses.map((res) => expectStatus(res, 200).access_token as string)
+  const jtis = tokens.map((token) => decodePayload(token).jti as string)
+  const rows = await app.tally.db.selectFrom('sessions').select(['jti', sql<string | null>`parent_jti`.as('parent_jti'), sql<string[] | null>`actor_ids`.as('actor_ids')])
+    .where('jti', 'in', jtis).execute()
+  const byJti = new Map(rows.map((r) => [r.jti, r]))
+  const rootJti = decodePayload(root).jti as string
+  const wrong: string[] = []
+  tokens.forEach((token, i) => {
+    const row = byJti.get(jtis[i] as string)
+    const expected = i % 2 === 0 ? { parent_jti: null, actor_ids: null } : { parent_jti: rootJti, actor_ids: [c.a.id] }
+    if (JSON.stringify({ parent_jti: row?.parent_jti, actor_ids: row?.actor_ids }) !== JSON.stringify(expected)) wrong.push(`${i}: ${JSON.stringify(row)}`)
+  })
+  t.strictSame(wrong, [], '12 sessions, 6 plain and 6 delegated')
+  const active = await Promise.all(tokens.map(async (token) => (await introspect(app, c.rs, token)).active as boolean))
+  t.strictSame(active, tokens.map(() => true), 'all active at /introspect')
 })
