@@ -46,6 +46,26 @@ export async function exchangeRequests (tally: Server, dep: TallyDeployment): Pr
 
 const seeded = new Set<string>()
 
+/**
+ * A delegated two-hop token for the verifier row: bench client 0's token, exchanged by client 1, that one
+ * exchanged by client 2 (the seeded delegations 0→1 and 1→2). Tokens minted from it carry the nested `act`.
+ */
+export async function twoHopToken (tally: Server, dep: TallyDeployment): Promise<string> {
+  if (!seeded.has(dep.schema)) { await seedDelegations(dep); seeded.add(dep.schema) }
+  const [root] = await issueTokens(tally.url, 1, 1)
+  let token = root as string
+  for (const actor of [1, 2]) {
+    const res = await fetch(`${tally.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(clientId(actor), clientSecret(actor)), 'content-type': FORM },
+      body: `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:token-exchange')}&subject_token_type=${encodeURIComponent('urn:ietf:params:oauth:token-type:access_token')}&subject_token=${token}&resource=${encodeURIComponent(JWT_RESOURCE)}`
+    })
+    if (res.status !== 200) throw new Error(`two-hop exchange ${actor}: ${res.status} ${await res.text()}`)
+    token = (await res.json() as { access_token: string }).access_token
+  }
+  return token
+}
+
 export async function benchTokenExchange (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
   const exchange = await exchangeRequests(tally, dep)
   return await alternateGrants(tally, dep,
