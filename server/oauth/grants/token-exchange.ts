@@ -105,7 +105,12 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   const holder = earlier[0]?.sub ?? subjectToken.sub
 
   const state = await exchangeStates(ctx.db).load({ subjectId: subjectToken.sub, holderId: holder, actorId: actor.id, subjectJti: subjectToken.jti })
-  if (state.subject === null || state.subject.status !== 'active') throw new InvalidGrant('subject_token is not an active access token')
+  // The state is read after the subject token's check: a revoke-all (or any bump) of the subject committed in
+  // between would otherwise let a token carrying the NEW epoch be minted from a token that is now stale. The
+  // new token carries the epoch the subject token was checked under, and only while it is still current.
+  if (state.subject === null || state.subject.status !== 'active' || state.subject.epoch !== subjectToken.epoch) {
+    throw new InvalidGrant('subject_token is not an active access token')
+  }
   const { config } = ctx
   const decision = decideExchange({
     entitlements: state.entitlements.map((e) => ({ resourceId: e.resource_id, resource: e.resource, scopes: e.scopes, conditions: e.conditions, expiresAt: e.expires_at })),
@@ -137,7 +142,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     exp,
     jti: uuidv7(),
     scope: decision.scopes.join(' '),
-    epoch: state.subject.epoch,
+    epoch: subjectToken.epoch,
     entitlements: decision.entitlements,
     ...(subjectToken.ctx !== undefined && { ctx: subjectToken.ctx }),
     act
