@@ -2,12 +2,14 @@
 // minted by client_credentials and by token exchange while POST /admin/identities/:id/revoke-sessions
 // commits. Whatever the interleaving, every token that was answered has its session row, and no token
 // that carries the epoch from before the revoke is ever active — at /introspect, nor as a later exchange's subject.
+// The last test commits the revoke between the grant's two steps (its authenticate, then its handler) on purpose.
 import t from 'tap'
 import { sql } from 'kysely'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { adminCall, adminToken, build, decodePayload, requestToken } from '../helper.js'
 import { epochOf, expectStatus, type TestClient } from '../support/issuer.js'
-import { chainFixture, exchange, introspect, tokenOf } from './fixture.js'
+import { ACCESS_TOKEN_TYPE, chainFixture, exchange, introspect, tokenOf, TOKEN_EXCHANGE } from './fixture.js'
+import * as tokenExchange from '../../server/oauth/grants/token-exchange.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -128,4 +130,17 @@ t.test('plain and delegated sessions written concurrently through the group comm
   t.strictSame(wrong, [], '12 sessions, 6 plain and 6 delegated')
   const active = await Promise.all(tokens.map(async (token) => (await introspect(app, c.rs, token)).active as boolean))
   t.strictSame(active, tokens.map(() => true), 'all active at /introspect')
+})
+
+t.test('a revoke-all of the subject between the subject token\'s check and the exchange state: refused, never a token of the new epoch', async (t) => {
+  const c = await chainFixture(app, admin)
+  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const params = { grant_type: TOKEN_EXCHANGE, subject_token: root, subject_token_type: ACCESS_TOKEN_TYPE, resource: c.resource }
+  const presented = { method: 'client_secret_basic' as const, clientId: c.a.clientId, secret: c.a.secret }
+  // The grant's two steps, as the route runs them, with the revoke committed in between.
+  const auth = await tokenExchange.authenticate?.(app.tally.clientAuth, presented, params, '127.0.0.1')
+  t.equal(auth?.session?.revoked, false, 'the subject token was active when checked')
+  expectStatus(await adminCall(app, admin, 'POST', `/admin/identities/${c.subject.id}/revoke-sessions`, {}), 200)
+  await t.rejects(tokenExchange.handler(app.tally, { auth: auth as NonNullable<typeof auth>, params, resources: [c.resource] }),
+    { error: 'invalid_grant', message: 'subject_token is not an active access token' })
 })
