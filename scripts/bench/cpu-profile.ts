@@ -14,7 +14,27 @@ export interface ProfileSummary {
   categories: Array<{ name: string, share: number }>
   topSelf: Array<{ fn: string, share: number }>
   inclusive: Array<{ fn: string, share: number }>
+  /** Busy time by budget line (BUDGET), each sample charged to the innermost frame on its stack that names a line. */
+  budget: Array<{ line: string, share: number }>
 }
+
+// The CPU budget of a request (docs/performance.md): a sample is charged to the innermost frame of its stack that
+// matches one of these, in this order of lines; a stack matching none is "other".
+const BUDGET: Array<[string, (fn: string, url: string) => boolean]> = [
+  ['signing (ES256, JWS encoding)', (fn, url) => /^(signJwt|lowS|b64url)$/.test(fn) && url.includes('/keys/')],
+  ['token digest (SHA-256 of the token)', (fn) => fn === 'tokenDigest'],
+  ['client auth (secret HMAC, credential match)', (fn, url) => (fn === 'hashSecret' && url.includes('/keys/')) || /\/server\/oauth\/(client-auth|client-assertion|safe-text|throttle)\.js/.test(url)],
+  ['SQL + pg protocol (driver, Kysely, grouping)', (fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-[a-z]+|kysely)\//.test(url) || url.includes('/store/')],
+  ['logging (pino)', (_fn, url) => /node_modules\/(pino|sonic-boom|thread-stream)\//.test(url)],
+  ['metrics (prom-client)', (fn, url) => url.includes('node_modules/prom-client/') || fn === 'observeLatency'],
+  ['HTTP write (reply serialisation, socket write)', (fn, url) => /^(onSendEnd|onSendHook|serialize|send|writeHead|_writeRaw|_send|end)$/.test(fn) && /fastify\/lib\/reply|_http_outgoing|_http_server/.test(url)],
+  ['HTTP parse (llhttp, routing, form body)', (fn, url) => /parser|_http_common|_http_server|_http_incoming|find-my-way|fastify\/lib\/(route|handle-request|content-type-parser|request)|\/plugins\/form-body|\/oauth\/form/.test(url) || fn === 'parserOnHeadersComplete' || fn === 'parserOnBody'],
+  ['GC', (fn) => fn === '(garbage collector)'],
+  ['grant / introspection logic (Tally)', (_fn, url) => isTally(url)]
+]
+
+// Tally's own code: under server/, but not a dependency (the bench's build lives in node_modules/.cache).
+const isTally = (url: string): boolean => url.includes('/server/') && !/node_modules\/(?!\.cache\/)/.test(url)
 
 function category (frame: CallFrame): string {
   const { url, functionName: fn } = frame
@@ -27,7 +47,7 @@ function category (frame: CallFrame): string {
   if (/node_modules\/(pino|sonic-boom|thread-stream)/.test(url)) return 'logging'
   if (url.includes('node_modules/oidc-provider') || url.includes('node_modules/koa') || url.includes('node_modules/@koa')) return 'oidc-provider/koa'
   if (url.includes('node_modules/jose')) return 'jose'
-  if (url.includes('/server/') && !url.includes('node_modules')) return 'Tally code'
+  if (isTally(url)) return 'Tally code'
   if (/node:internal\/crypto|node:crypto/.test(url)) return 'crypto (node:crypto)'
   if (fn === 'stringify' || fn === 'parse' || fn.startsWith('JSON')) return 'JSON'
   if (/node:(net|_http|http|internal\/(http|stream|streams|net|js_stream|timers|async_hooks)|stream|events|internal\/process)/.test(url)) return 'node http/net/streams/timers'
@@ -84,6 +104,28 @@ export function summariseProfile (path: string, inclusiveOf: RegExp, windowUs?: 
     for (const child of node.children ?? []) { const c = byId.get(child); if (c !== undefined) walk(c, here) }
   }
   walk(root, new Set())
+  // Budget: from each sampled node up to the root, the first frame that names a line.
+  const parent = new Map<number, ProfileNode>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n)
+  const lineOf = new Map<number, string>()
+  const budgetLine = (node: ProfileNode): string => {
+    const known = lineOf.get(node.id)
+    if (known !== undefined) return known
+    let line = 'other (Fastify hooks, promises, timers, V8)'
+    for (let n: ProfileNode | undefined = node; n !== undefined; n = parent.get(n.id)) {
+      const hit = BUDGET.find(([, test]) => test(n?.callFrame.functionName ?? '', n?.callFrame.url ?? ''))
+      if (hit !== undefined) { line = hit[0]; break }
+    }
+    lineOf.set(node.id, line)
+    return line
+  }
+  const budget = new Map<string, number>()
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id)
+    if (node === undefined || node.callFrame.functionName === '(idle)') continue
+    const line = budgetLine(node)
+    budget.set(line, (budget.get(line) ?? 0) + us)
+  }
   const idle = cats.get('idle (waiting for I/O)') ?? 0
   const busy = total - idle || 1
   const sorted = (m: Map<string, number>, denom: number, n: number): Array<{ key: string, share: number }> =>
@@ -94,6 +136,7 @@ export function summariseProfile (path: string, inclusiveOf: RegExp, windowUs?: 
     // Shares below are of the BUSY (non-idle) time.
     categories: sorted(new Map([...cats].filter(([k]) => !k.startsWith('idle'))), busy, 14).map(({ key, share }) => ({ name: key, share })),
     topSelf: sorted(new Map([...fns].filter(([k]) => !k.startsWith('(idle)'))), busy, 25).map(({ key, share }) => ({ fn: key, share })),
-    inclusive: sorted(incl, busy, 30).map(({ key, share }) => ({ fn: key, share }))
+    inclusive: sorted(incl, busy, 30).map(({ key, share }) => ({ fn: key, share })),
+    budget: sorted(budget, busy, 20).map(({ key, share }) => ({ line: key, share }))
   }
 }

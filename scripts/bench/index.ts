@@ -28,7 +28,8 @@ import { runGrowth, type GrowthResult } from './growth.js'
 import { runProfile, type ProfileResult } from './profile.js'
 import { log, settings } from './settings.js'
 import { benchJwtBearer, jwtBearerTable } from './jwt-bearer.js'
-import { benchTokenExchange } from './token-exchange.js'
+import { benchTokenExchange, twoHopToken } from './token-exchange.js'
+import type { GrantRow } from './grant-rows.js'
 
 
 type Endpoint = '/token' | '/introspect'
@@ -90,6 +91,37 @@ function verifyTable (rows: VerifyRow[]): string {
     const ratio = r.checksPerS !== null && base != null ? `${fmt(r.checksPerS / base, 2)}×` : ''
     lines.push(`| ${r.name} | ${r.tokens} | ${r.checksPerS === null ? `n/a — ${r.note ?? ''}` : fmt(r.checksPerS)} | ${ratio} |`)
   }
+  return lines.join('\n')
+}
+
+/** Every issue-16 target in one table: each grant and endpoint against oidc-provider's JWT client_credentials, the verifier rows, RSS. */
+function targetsTable (report: Record<string, unknown>): string {
+  const compare = report.compare as Aggregate[]
+  const peer = (endpoint: Endpoint): Aggregate | undefined => compare.find((r) => r.endpoint === endpoint && r.peer === 'oidc-provider')
+  const tallyRow = (endpoint: Endpoint): Aggregate | undefined => compare.find((r) => r.endpoint === endpoint && r.peer === 'tally')
+  const rps = (runs: RunResult[]): number => median(runs.map((r) => r.reqPerS))
+  const cost = (runs: RunResult[]): number => cpuPerRequest({ endpoint: '/token', peer: 'tally', runs })
+  const peerToken = peer('/token')
+  const lines = ['| row | Tally | reference | ratio (req/s) | ratio (by CPU µs/req) | target | met |', '|---|---:|---:|---:|---:|---|---|']
+  const add = (name: string, runs: RunResult[] | undefined, ref: Aggregate | undefined, target: number): void => {
+    if (runs === undefined || runs.length === 0 || ref === undefined || ref.runs.length === 0) { lines.push(`| ${name} | n/a | | | | ≥ ${target.toFixed(1)}× | |`); return }
+    const ratio = rps(runs) / rps(ref.runs)
+    lines.push(`| ${name} | ${fmt(rps(runs))} req/s, ${fmt(cost(runs))} µs | ${fmt(rps(ref.runs))} req/s, ${fmt(cost(ref.runs))} µs | ${fmt(ratio, 2)}× | ${fmt(cost(ref.runs) / cost(runs), 2)}× | ≥ ${target.toFixed(1)}× | ${ratio >= target ? 'yes' : 'no'} |`)
+  }
+  add('/token client_credentials vs oidc-provider /token', tallyRow('/token')?.runs, peerToken, 2.0)
+  add('/introspect vs oidc-provider /introspect', tallyRow('/introspect')?.runs, peer('/introspect'), 2.0)
+  const grant = (rows: unknown, prefix: string): RunResult[] | undefined => (rows as GrantRow[] | undefined)?.find((r) => r.grant.startsWith(prefix))?.runs
+  add('jwt-bearer vs oidc-provider /token', grant(report.jwtBearer, 'jwt-bearer'), peerToken, 1.5)
+  add('token exchange (one hop) vs oidc-provider /token', grant(report.tokenExchange, 'token-exchange'), peerToken, 1.2)
+  const verify = (report.verify ?? []) as VerifyRow[]
+  const v = (name: string, tokens: string): number | null | undefined => verify.find((r) => r.name === name && r.tokens === tokens)?.checksPerS
+  const tallyNew = v('Tally verifier', 'new')
+  const floor = v('node:crypto verify (async, thread pool) + claims', 'new')
+  const delegated = v('Tally verifier', 'new, delegated (two hops)')
+  if (tallyNew != null && floor != null) lines.push(`| verifier, new token vs bare crypto.verify (thread pool) + claims | ${fmt(tallyNew)} checks/s | ${fmt(floor)} checks/s | ${fmt(tallyNew / floor, 2)}× | | ≥ 0.9× | ${tallyNew / floor >= 0.9 ? 'yes' : 'no'} |`)
+  if (tallyNew != null && delegated != null) lines.push(`| verifier, delegated two-hop token: cost vs a plain new token | ${fmt(delegated)} checks/s | ${fmt(tallyNew)} checks/s | ${fmt(tallyNew / delegated, 2)}× the cost | | ≤ 1.1× | ${tallyNew / delegated <= 1.1 ? 'yes' : 'no'} |`)
+  const rss = Math.max(...compare.filter((r) => r.peer === 'tally').flatMap((r) => r.runs.map((x) => x.peakRssMb)))
+  lines.push(`| peak RSS (Tally, throughput runs) | ${fmt(rss)} MB | | | | < 200 MB | ${rss < 200 ? 'yes' : 'no'} |`)
   return lines.join('\n')
 }
 
@@ -197,9 +229,11 @@ async function main (): Promise<void> {
         const jwks = await (await fetch(`${tally.url}/.well-known/jwks.json`)).json() as { keys: JWK[] }
         const header = JSON.parse(Buffer.from((tokens[0] as string).split('.')[0] as string, 'base64url').toString()) as { kid: string }
         const jwk = jwks.keys.find((k) => k.kid === header.kid) as JWK
+        const delegatedTokens = await mintTokens(dep, await twoHopToken(tally, dep), 60_000)
         const verifyRows = await benchVerify({
           tokens,
           freshTokens,
+          delegatedTokens,
           jwk,
           issuer: tally.url,
           audience: JWT_RESOURCE,
@@ -245,6 +279,8 @@ async function main (): Promise<void> {
     report.growth = growth
     sections.push(growth.text)
   }
+
+  if (report.compare !== undefined) sections.push(`### Targets (issue 16), this run\n\n${targetsTable(report)}`)
 
   const out = join(dirname(BUILD_DIR), 'last-run.json')
   mkdirSync(dirname(out), { recursive: true })

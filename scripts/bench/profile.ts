@@ -1,12 +1,13 @@
 // --profile: what bounds each Tally endpoint. A fresh Tally per endpoint under `node --cpu-prof`, with
 // count-queries.cjs preloaded to count database round trips; one measured load run after a warm-up.
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { summariseProfile, type ProfileSummary } from './cpu-profile.js'
 import { runLoad, type BenchRequest, type RunResult } from './load.js'
 import { introspectOnce, introspectRequests, issueTokens, tokenRequests } from './requests.js'
 import { ROOT, tempDir } from './servers.js'
 import { log, type Settings } from './settings.js'
+import { exchangeRequests } from './token-exchange.js'
 import { backendPids, startTally, type TallyDeployment } from './tally.js'
 
 export interface ProfileResult {
@@ -21,11 +22,12 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 // Functions whose inclusive time says where a request's CPU goes.
-const INTERESTING = /^(signJwt|loadClient|checkAccessToken|authenticateClient|presentedCredentials|hashSecret|tokenDigest|parseForm|parseAccessToken|handler|token|introspect\w*|write|#?drain|sign|verify|compileQuery|executeQuery|runQuery|query|handleDataRow|parseRow|parse|stringify|serialize\w*|onRequest|preHandler\w*|requireForm|noStore|wrapReplySend|onSendEnd|\(garbage collector\)|processTicksAndRejections|emit) /
+const INTERESTING = /^(signJwt|authenticateCallerAndReadToken|decideExchange|checkSubjectToken|preCheckAccessToken|evaluateAccessToken|loadClient|checkAccessToken|authenticateClient|presentedCredentials|hashSecret|tokenDigest|parseForm|parseAccessToken|handler|token|introspect\w*|write|#?drain|sign|verify|compileQuery|executeQuery|runQuery|query|handleDataRow|parseRow|parse|stringify|serialize\w*|onRequest|preHandler\w*|requireForm|noStore|wrapReplySend|onSendEnd|\(garbage collector\)|processTicksAndRejections|emit) /
 
 export async function runProfile (dep: TallyDeployment, settings: Settings): Promise<ProfileResult[]> {
   const out: ProfileResult[] = []
-  for (const endpoint of ['/token', '/introspect'] as const) {
+  const endpoints = ['/token', '/introspect', ...(settings.tokenExchange ? ['/token (token exchange)'] : [])]
+  for (const endpoint of endpoints) {
     const dir = tempDir('tally-bench-prof-')
     const queryLog = join(dir, 'queries.json')
     const tally = await startTally(dep, {
@@ -36,6 +38,8 @@ export async function runProfile (dep: TallyDeployment, settings: Settings): Pro
       let next: () => BenchRequest
       if (endpoint === '/token') {
         next = tokenRequests(settings.clients)
+      } else if (endpoint === '/token (token exchange)') {
+        next = await exchangeRequests(tally, dep)
       } else {
         const pool = await issueTokens(tally.url, 2000, settings.clients)
         const probe = await introspectOnce(tally.url, pool[0] as string)
@@ -56,6 +60,7 @@ export async function runProfile (dep: TallyDeployment, settings: Settings): Pro
       await tally.stop() // the profile is written at exit
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
       const summary = file === undefined ? undefined : summariseProfile(join(dir, file), INTERESTING, windowUs)
+      rmSync(dir, { recursive: true, force: true })
       const roundTrips = Object.values(queriesPerRequest).reduce((a, b) => a + b, 0)
       const lines = [
         `### Profile ${endpoint} (Tally, --cpu-prof, ${settings.connections} connections, ${settings.durationS} s)`,
@@ -68,6 +73,13 @@ export async function runProfile (dep: TallyDeployment, settings: Settings): Pro
         ...Object.entries(queriesPerRequest).slice(0, 8).map(([k, v]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${v.toFixed(3)} |`)
       ]
       if (summary !== undefined) {
+        // The budget: the server's CPU per request split by the profile's busy-time shares, plus its Postgres backends'.
+        const serverUs = run.serverCores * 1e6 / run.reqPerS
+        const dbUs = run.dbCores * 1e6 / run.reqPerS
+        lines.push('', `CPU budget per request: ${Math.round(serverUs + dbUs)} µs (Tally ${Math.round(serverUs)} µs by profile share, its Postgres backends ${Math.round(dbUs)} µs; under the profiler).`, '',
+          '| line | share of Tally busy time | µs/request |', '|---|---:|---:|',
+          ...summary.budget.map((b) => `| ${b.line} | ${pct(b.share)} | ${(b.share * serverUs).toFixed(1)} |`),
+          `| Postgres backends (parse/plan/execute, WAL) | — | ${dbUs.toFixed(1)} |`)
         lines.push('', `Main thread idle (waiting on I/O): ${pct(summary.idleShare)} of ${Math.round(summary.totalMs)} ms profiled. Shares below are of busy time.`, '',
           '| category (self time) | share |', '|---|---:|', ...summary.categories.map((c) => `| ${c.name} | ${pct(c.share)} |`), '',
           '| function (self time) | share |', '|---|---:|', ...summary.topSelf.slice(0, 15).map((f) => `| \`${f.fn}\` | ${pct(f.share)} |`), '',

@@ -50,6 +50,9 @@ export function buildTally (): string {
   const out = spawnSync(process.execPath, [tsc, '-p', project, '--outDir', BUILD_DIR, '--noEmitOnError', 'false',
     '--declaration', 'false', '--incremental', 'false'], { cwd: ROOT, encoding: 'utf8' })
   if (!existsSync(join(BUILD_DIR, 'server', 'main.js'))) throw new Error(`build failed:\n${out.stdout}${out.stderr}`)
+  // tsc copies no static files: the admin console's, which the server refuses to start without.
+  const consoleStatic = join(ref !== undefined && ref !== '' ? join(dirname(BUILD_DIR), 'src') : ROOT, 'server', 'console', 'static')
+  if (existsSync(consoleStatic)) cpSync(consoleStatic, join(BUILD_DIR, 'server', 'console', 'static'), { recursive: true })
   // Type errors in files being edited by others do not stop the emit; they are shown, not fatal.
   if (out.status !== 0) process.stderr.write(`bench: tsc reported errors (emitted anyway):\n${out.stdout.split('\n').slice(0, 10).join('\n')}\n`)
   return built

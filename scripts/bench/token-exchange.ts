@@ -22,8 +22,12 @@ async function seedDelegations (dep: TallyDeployment): Promise<void> {
   await dep.admin.query('analyze delegations')
 }
 
-export async function benchTokenExchange (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
-  await seedDelegations(dep)
+/**
+ * Seeds the delegations (once per deployment) and returns the exchange requests: client i+1 exchanging
+ * client i's token, rotating over PAIRS pairs. Probes one exchange first.
+ */
+export async function exchangeRequests (tally: Server, dep: TallyDeployment): Promise<() => BenchRequest> {
+  if (!seeded.has(dep.schema)) { await seedDelegations(dep); seeded.add(dep.schema) }
   // issueTokens spreads over clients 0..PAIRS-1 in order: token i is client i's.
   const subjectTokens = await issueTokens(tally.url, PAIRS, PAIRS)
   const subjectOf = subjectTokens.map((t) => JSON.parse(Buffer.from(t.split('.')[1] as string, 'base64url').toString()) as { client_id: string })
@@ -37,7 +41,33 @@ export async function benchTokenExchange (tally: Server, dep: TallyDeployment): 
   const probe = await fetch(`${tally.url}/token`, { method: 'POST', headers: requests[0]?.headers, body: requests[0]?.body })
   if (probe.status !== 200) throw new Error(`token-exchange probe: ${probe.status} ${await probe.text()}`)
   let n = 0
-  const exchange = (): BenchRequest => { const r = requests[n++ % requests.length] as { headers: Record<string, string>, body: string }; return { path: '/token', headers: r.headers, body: r.body } }
+  return () => { const r = requests[n++ % requests.length] as { headers: Record<string, string>, body: string }; return { path: '/token', headers: r.headers, body: r.body } }
+}
+
+const seeded = new Set<string>()
+
+/**
+ * A delegated two-hop token for the verifier row: bench client 0's token, exchanged by client 1, that one
+ * exchanged by client 2 (the seeded delegations 0→1 and 1→2). Tokens minted from it carry the nested `act`.
+ */
+export async function twoHopToken (tally: Server, dep: TallyDeployment): Promise<string> {
+  if (!seeded.has(dep.schema)) { await seedDelegations(dep); seeded.add(dep.schema) }
+  const [root] = await issueTokens(tally.url, 1, 1)
+  let token = root as string
+  for (const actor of [1, 2]) {
+    const res = await fetch(`${tally.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(clientId(actor), clientSecret(actor)), 'content-type': FORM },
+      body: `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:token-exchange')}&subject_token_type=${encodeURIComponent('urn:ietf:params:oauth:token-type:access_token')}&subject_token=${token}&resource=${encodeURIComponent(JWT_RESOURCE)}`
+    })
+    if (res.status !== 200) throw new Error(`two-hop exchange ${actor}: ${res.status} ${await res.text()}`)
+    token = (await res.json() as { access_token: string }).access_token
+  }
+  return token
+}
+
+export async function benchTokenExchange (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
+  const exchange = await exchangeRequests(tally, dep)
   return await alternateGrants(tally, dep,
     [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'token-exchange (one hop, client_secret_basic)', runs: [] }],
     [tokenRequests(PAIRS), exchange], 2)

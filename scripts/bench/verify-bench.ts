@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { importJWK, jwtVerify, type JWK } from 'jose'
 import { ROOT } from './servers.js'
 
-export interface VerifyRow { name: string, tokens: 'new' | 'repeated', checksPerS: number | null, note?: string }
+export interface VerifyRow { name: string, tokens: 'new' | 'repeated' | 'new, delegated (two hops)', checksPerS: number | null, note?: string }
 
 export interface VerifyBenchOptions {
   /** Distinct valid tokens for jose and node:crypto (which cache nothing, so cycling through them is fine). */
@@ -20,6 +20,8 @@ export interface VerifyBenchOptions {
   audience: string
   durationS: number
   verifierOptions: Record<string, unknown>
+  /** Fresh delegated two-hop tokens (nested `act`, each actor's epoch checked against the feed), each used once. */
+  delegatedTokens?: string[]
 }
 
 const CONCURRENCY = 64
@@ -106,6 +108,11 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
       const fresh = options.freshTokens
       const token = (i: number): string => (mode === 'new' ? fresh[i] : tokens[0]) as string
       rows.push({ name: 'Tally verifier', tokens: mode, checksPerS: await measure(durationS, async (i) => { assertActive(await v.verify(token(i), { scopes: ['read'] })) }, mode === 'new' ? fresh.length : Infinity) })
+    }
+    const delegated = options.delegatedTokens
+    if (delegated !== undefined && delegated.length > 0) {
+      assertActive(await v.verify(delegated[0] as string, { scopes: ['read'] }))
+      rows.push({ name: 'Tally verifier', tokens: 'new, delegated (two hops)', checksPerS: await measure(durationS, async (i) => { assertActive(await v.verify(delegated[i + 1] as string, { scopes: ['read'] })) }, delegated.length - 1) })
     }
   } catch (err) {
     rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: `not measured: ${err instanceof Error ? err.message : String(err)}`.slice(0, 160) })

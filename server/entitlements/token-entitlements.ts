@@ -41,6 +41,33 @@ export interface TokenDecision {
   expS: number
 }
 
+/** What carrying an entitlement in a token needs to know of it (ClientEntitlement has it). */
+export interface CarriedEntitlement {
+  resource: string
+  scopes: string[]
+  conditions: Record<string, unknown> | null
+  /** Seconds since the Unix epoch, or null for no expiry. */
+  expiresAt: number | null
+}
+
+/** The entitlements that back at least one granted scope: the ones a token records and carries. */
+export function entitlementsBacking<E extends CarriedEntitlement> (entitlements: E[], granted: Set<string>): E[] {
+  return entitlements.filter((e) => e.scopes.some((s) => granted.has(s)))
+}
+
+/**
+ * The `entitlements` claim (docs/reference/access-token.md): each used entitlement with only its
+ * granted scopes, its conditions (the resource server enforces them) and its expiry. Every grant builds the claim here.
+ */
+export function carriedEntitlements (used: CarriedEntitlement[], granted: Set<string>): TokenEntitlement[] {
+  return used.map((e) => ({
+    resource: e.resource,
+    scopes: e.scopes.filter((s) => granted.has(s)),
+    ...(e.conditions !== null && { conditions: e.conditions }),
+    ...(e.expiresAt !== null && { expires_at: e.expiresAt })
+  }))
+}
+
 function selectResource (entitlements: ClientEntitlement[], requested: string | undefined): string {
   const entitled = new Set(entitlements.map((e) => e.resource))
   if (requested !== undefined) {
@@ -65,13 +92,8 @@ export function decideTokenEntitlements (facts: TokenRequestFacts): TokenDecisio
   const scopes = grantScopes(parseScope(facts.scope), new Set(onResource.flatMap((e) => e.scopes)))
   const granted = new Set(scopes)
 
-  const used = onResource.filter((e) => e.scopes.some((s) => granted.has(s)))
-  const entitlements: TokenEntitlement[] = used.map((e) => ({
-    resource: e.resource,
-    scopes: e.scopes.filter((s) => granted.has(s)),
-    ...(e.conditions !== null && { conditions: e.conditions }),
-    ...(e.expiresAt !== null && { expires_at: e.expiresAt })
-  }))
+  const used = entitlementsBacking(onResource, granted)
+  const entitlements = carriedEntitlements(used, granted)
 
   const first = onResource[0] as ClientEntitlement
   const ttlS = Math.min(facts.identityTtlS ?? facts.defaultTtlS, first.resourceMaxTtlS ?? Infinity, facts.maxTtlS)

@@ -2,6 +2,7 @@
 // touches the delegations table or the chain columns of sessions lives here.
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from './database.js'
+import { isDatabaseUnavailable } from '../db-errors.js'
 
 export interface DelegationRow {
   id: string
@@ -98,24 +99,29 @@ const LIVE_DELEGATION = sql`json_build_object('id', d.id, 'subject_id', d.subjec
   'resource_id', d.resource_id, 'resource', r.identifier, 'max_ttl', r.max_token_ttl_s, 'scopes', d.scopes,
   'expires_at', floor(extract(epoch from d.expires_at))::bigint)`
 
-/** Everything the exchange decides from, in one round trip. */
-export async function loadExchangeState (db: Db, subjectId: string, holderId: string, actorId: string, subjectJti: string): Promise<ExchangeState> {
-  const chainIds = sql`coalesce((select ps.delegation_ids from sessions ps where ps.jti = ${subjectJti}), '{}'::uuid[])`
-  const { rows } = await sql<ExchangeState>`select
-    to_json(${chainIds}) as chain_ids,
+// One row per exchange, in request order: everything the exchange decides from. One statement shape whatever
+// the batch size (arrays through unnest), so it is prepared once per connection.
+const LOAD_EXCHANGE_STATES = (subjects: string[], holders: string[], actors: string[], jtis: string[]): RawBuilder<ExchangeState> => sql`
+  select to_json(c.chain_ids) as chain_ids,
     (select json_build_object('id', i.id, 'client_id', i.client_id, 'status', i.status, 'epoch', i.epoch, 'token_ttl_s', i.token_ttl_s)
-      from identities i where i.id = ${subjectId}) as subject,
+      from identities i where i.id = x.subject_id) as subject,
     coalesce((select json_agg(json_build_object('resource_id', r.id, 'resource', r.identifier, 'scopes', e.scopes,
         'conditions', e.conditions, 'expires_at', floor(extract(epoch from e.expires_at))::bigint) order by e.created_at, e.id)
       from entitlements e join resources r on r.id = e.resource_id
-      where e.identity_id = ${subjectId} and (e.expires_at is null or e.expires_at > now())), '[]') as entitlements,
+      where e.identity_id = x.subject_id and (e.expires_at is null or e.expires_at > now())), '[]') as entitlements,
     coalesce((select json_agg(${LIVE_DELEGATION} order by d.created_at, d.id)
       from delegations d join resources r on r.id = d.resource_id
-      where d.subject_id = ${holderId} and d.actor_id = ${actorId} and (d.expires_at is null or d.expires_at > now())), '[]') as offered,
+      where d.subject_id = x.holder_id and d.actor_id = x.actor_id and (d.expires_at is null or d.expires_at > now())), '[]') as offered,
     coalesce((select json_agg(${LIVE_DELEGATION})
       from delegations d join resources r on r.id = d.resource_id
-      where d.id = any(${chainIds}) and (d.expires_at is null or d.expires_at > now())), '[]') as chain`.execute(db)
-  const state = rows[0] as ExchangeState
+      where d.id = any(c.chain_ids) and (d.expires_at is null or d.expires_at > now())), '[]') as chain
+  from unnest(${subjects}::uuid[], ${holders}::uuid[], ${actors}::uuid[], ${jtis}::uuid[]) with ordinality as x(subject_id, holder_id, actor_id, jti, n)
+  cross join lateral (select coalesce((select ps.delegation_ids from sessions ps where ps.jti = x.jti), '{}'::uuid[]) as chain_ids) c
+  order by x.n`
+
+export interface ExchangeKey { subjectId: string, holderId: string, actorId: string, subjectJti: string }
+
+function toExchangeState (state: ExchangeState): ExchangeState {
   const seconds = (d: LiveDelegation): LiveDelegation => ({ ...d, expires_at: d.expires_at === null ? null : Number(d.expires_at) })
   return {
     ...state,
@@ -125,29 +131,55 @@ export async function loadExchangeState (db: Db, subjectId: string, holderId: st
   }
 }
 
-export interface DelegatedSession {
-  jti: string
-  identityId: string
-  epoch: number
-  resourceId: string
-  scope: string
-  iat: Date
-  exp: Date
-  credentialId: string | null
-  tokenHash: Buffer
-  kid: string
-  parentJti: string
-  actorIds: string[]
-  actorEpochs: number[]
-  delegationIds: string[]
+/** Everything one exchange decides from, in one round trip (ExchangeStateLoader groups concurrent ones). */
+export async function loadExchangeState (db: Db, subjectId: string, holderId: string, actorId: string, subjectJti: string): Promise<ExchangeState> {
+  const { rows } = await LOAD_EXCHANGE_STATES([subjectId], [holderId], [actorId], [subjectJti]).execute(db)
+  return toExchangeState(rows[0] as ExchangeState)
 }
 
-/** Durable before the token leaves, like every session (a single insert: exchanges are not the hot path). */
-export async function insertDelegatedSession (db: Db, s: DelegatedSession): Promise<void> {
-  await sql`insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid,
-      parent_jti, actor_ids, actor_epochs, delegation_ids)
-    values (${s.jti}, ${s.identityId}, ${s.epoch}, ${s.resourceId}, ${s.scope}, ${s.iat.toISOString()}::timestamptz,
-      ${s.exp.toISOString()}::timestamptz, ${s.credentialId}, ${'\\x' + s.tokenHash.toString('hex')}::text::bytea, ${s.kid}, ${s.parentJti}, ${s.actorIds}::uuid[], ${s.actorEpochs}::int[], ${s.delegationIds}::uuid[])`.execute(db)
+interface PendingExchange { key: ExchangeKey, resolve: (state: ExchangeState) => void, reject: (err: unknown) => void }
+
+const MAX_EXCHANGE_BATCH = 256
+
+/**
+ * The exchange states of every exchange that reaches this point in the same turn of the event loop, read in
+ * one statement (as ClientLoader does for client lookups). Each read starts after its request's subject
+ * token was checked, so it is as fresh as a query of its own. Every key is a UUID the database returned
+ * (the subject token's session matched its digest; the actor was loaded), so no member can fail the
+ * statement for the others; if one fails anyway, each member is retried alone (a database that is down
+ * fails them all at once).
+ */
+export class ExchangeStateLoader {
+  #queue: PendingExchange[] = []
+  #scheduled = false
+
+  constructor (private readonly db: Db) {}
+
+  async load (key: ExchangeKey): Promise<ExchangeState> {
+    return await new Promise<ExchangeState>((resolve, reject) => {
+      this.#queue.push({ key, resolve, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(() => { this.#flush() })
+      }
+    })
+  }
+
+  #flush (): void {
+    this.#scheduled = false
+    while (this.#queue.length > 0) this.#run(this.#queue.splice(0, MAX_EXCHANGE_BATCH))
+  }
+
+  #run (batch: PendingExchange[]): void {
+    const keys = batch.map((p) => p.key)
+    LOAD_EXCHANGE_STATES(keys.map((k) => k.subjectId), keys.map((k) => k.holderId), keys.map((k) => k.actorId), keys.map((k) => k.subjectJti))
+      .execute(this.db)
+      .then(({ rows }) => { batch.forEach((p, i) => { p.resolve(toExchangeState(rows[i] as ExchangeState)) }) },
+        (err: unknown) => {
+          if (batch.length === 1 || isDatabaseUnavailable(err)) for (const p of batch) p.reject(err)
+          else for (const p of batch) this.#run([p])
+        })
+  }
 }
 
 /**

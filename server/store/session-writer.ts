@@ -7,7 +7,13 @@ import { sql, type Insertable } from 'kysely'
 import { TemporarilyUnavailable } from '../errors.js'
 import type { Db, SessionTable } from './database.js'
 
-type SessionRow = Insertable<SessionTable>
+/**
+ * A token exchanged under delegation (RFC 8693, docs/decisions.md §32) also records its chain: the session it was
+ * exchanged from, every actor (outermost first) with the epoch it had at minting, and the delegations used.
+ */
+export interface SessionChain { parent_jti: string, actor_ids: string[], actor_epochs: number[], delegation_ids: string[] }
+
+export type SessionRow = Insertable<SessionTable> & { chain?: SessionChain }
 
 interface Pending { row: SessionRow, resolve: () => void, reject: (err: unknown) => void }
 
@@ -66,16 +72,28 @@ export class SessionWriter {
  */
 async function insertSessions (db: Db, rows: SessionRow[]): Promise<Set<string>> {
   const col = <T>(pick: (r: SessionRow) => T): T[] => rows.map(pick)
+  // A batch without delegated rows (the client_credentials hot path) leaves the chain columns out: a second,
+  // shorter statement shape, prepared once too, that serialises four arrays fewer.
+  const chained = rows.some((r) => r.chain !== undefined)
+  const chainColumns = chained ? sql`, parent_jti, actor_ids, actor_epochs, delegation_ids` : sql``
+  const chainValues = chained
+    ? sql`, u.parent_jti, string_to_array(u.actor_ids, ',')::uuid[], string_to_array(u.actor_epochs, ',')::int[], string_to_array(u.dids, ',')::uuid[]`
+    : sql``
+  const chainArrays = chained
+    ? sql`, ${col((r) => r.chain?.parent_jti ?? null)}::uuid[], ${col((r) => r.chain?.actor_ids.join(',') ?? null)}::text[],
+      ${col((r) => r.chain?.actor_epochs.join(',') ?? null)}::text[], ${col((r) => r.chain?.delegation_ids.join(',') ?? null)}::text[]`
+    : sql``
+  const chainNames = chained ? sql`, parent_jti, actor_ids, actor_epochs, dids` : sql``
   const { rows: inserted } = await sql<{ jti: string }>`
-    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, entitlement_ids)
+    insert into sessions (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, entitlement_ids${chainColumns})
     select u.jti, u.identity_id, u.epoch, u.resource_id, u.scope, u.iat, u.exp, u.credential_id, u.token_hash, u.kid,
-      string_to_array(u.eids, ',')::uuid[]
+      string_to_array(u.eids, ',')::uuid[]${chainValues}
     from unnest(${col((r) => r.jti)}::uuid[], ${col((r) => r.identity_id)}::uuid[], ${col((r) => r.epoch)}::int[],
       ${col((r) => r.resource_id)}::uuid[], ${col((r) => r.scope)}::text[], ${col((r) => r.iat)}::timestamptz[],
       ${col((r) => r.exp)}::timestamptz[], ${col((r) => r.credential_id ?? null)}::uuid[],
       ${col((r) => '\\x' + Buffer.from(r.token_hash).toString('hex'))}::text[]::bytea[], ${col((r) => r.kid)}::text[],
-      ${col((r) => r.entitlement_ids?.join(',') ?? null)}::text[]) -- unnest would flatten a uuid[][]: ids travel comma-joined
-      as u (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, eids)
+      ${col((r) => r.entitlement_ids?.join(',') ?? null)}::text[]${chainArrays}) -- unnest would flatten a uuid[][]: ids travel comma-joined
+      as u (jti, identity_id, epoch, resource_id, scope, iat, exp, credential_id, token_hash, kid, eids${chainNames})
     where exists (select 1 from signing_keys k where k.kid = u.kid and k.state <> 'removed')
     returning jti`.execute(db)
   return new Set(inserted.map((r) => r.jti))

@@ -3,16 +3,22 @@
 // with the earlier actors nested inside (§4.1). Each hop needs a delegation from the subject token's
 // holder to the actor, and every hop only narrows: scopes are the request ∩ the subject's live
 // entitlements ∩ every delegation of the chain, and `exp` never outlives any of them.
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../../errors.js'
+// Cost per exchange (docs/performance.md): the actor's authentication and the subject token's session state in one
+// grouped round trip, the exchange state in a second (grouped with concurrent exchanges), one signature, and
+// the session row through the SessionWriter's group commit.
+import { InvalidRequest, InvalidTarget } from '../../errors.js'
 import { actorsOf, MAX_CHAIN_DEPTH, type ActClaim } from '../../delegation/act.js'
-import { entitlementsForContext } from '../../entitlements/context.js'
+import { decideExchange } from '../../entitlements/exchange-entitlements.js'
 import { InvalidGrant } from '../../federation/errors.js'
 import { tokenDigest } from '../../keys/crypto.js'
 import { signJwt } from '../../keys/keystore.js'
-import { insertDelegatedSession, loadExchangeState, type LiveDelegation } from '../../store/delegations.js'
-import { checkAccessToken, type AccessTokenClaims, type TokenEntitlement } from '../access-token.js'
+import { ExchangeStateLoader } from '../../store/delegations.js'
+import type { Db } from '../../store/database.js'
+import { checkAccessToken, evaluateAccessToken, preCheckAccessToken, type AccessTokenClaims, type ParsedAccessToken, type TokenCheck } from '../access-token.js'
+import { authenticateCallerAndReadToken, type AuthenticatedClient, type ClientAuthContext, type PresentedCredentials } from '../client-auth.js'
+import type { FormParams } from '../form.js'
 import { uuidv7 } from '../jti.js'
-import { grantScopes, parseScope } from '../scope.js'
+import { parseScope } from '../scope.js'
 import type { GrantContext, GrantRequest, TokenResponse } from './index.js'
 
 export const grantType = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -45,14 +51,37 @@ function requestedResource (request: GrantRequest): string | undefined {
   return targets.values().next().value
 }
 
-function pickResource (offered: LiveDelegation[], requested: string | undefined): string {
-  const resources = new Set(offered.map((d) => d.resource))
-  if (requested !== undefined) {
-    if (!resources.has(requested)) throw new InvalidTarget('the delegation chain does not cover the requested resource')
-    return requested
-  }
-  if (resources.size !== 1) throw new InvalidTarget(resources.size === 0 ? 'the delegation chain covers no resource' : 'resource is required: the delegations cover several resources')
-  return resources.values().next().value as string
+/**
+ * The actor's client authentication, exactly as every grant's (RFC 6749 §2.3), with the subject token's
+ * session state read in the same grouped statement (store/clients.ts ClientLoader, as /introspect does):
+ * one round trip for both, and the read still starts after the request arrived, so the check stays strict.
+ * A subject token that cannot be looked up (absent, malformed, expired) adds nothing; the handler refuses it.
+ */
+export async function authenticate (ctx: ClientAuthContext, presented: PresentedCredentials | undefined, params: FormParams, sourceAddress?: string): Promise<AuthenticatedClient> {
+  const parsed = params.subject_token === undefined ? undefined : preCheckAccessToken(params.subject_token, ctx.issuer)
+  const ref = parsed === undefined || 'active' in parsed ? undefined : { jti: parsed.claims.jti, kid: parsed.header.kid as string }
+  const auth = await authenticateCallerAndReadToken(ctx, presented, { sourceAddress, endpoint: '/token' }, ref)
+  if (ref !== undefined) parsedSubjects.set(auth, parsed as ParsedAccessToken)
+  return auth
+}
+
+// The subject token as parsed by authenticate, for the handler of the same request (parsed once, not twice).
+const parsedSubjects = new WeakMap<AuthenticatedClient, ParsedAccessToken>()
+
+/** The subject token's strict check (as /introspect's) from the state read with the actor's authentication. */
+function checkSubjectToken (auth: AuthenticatedClient, token: string, issuer: string, nowS: number): TokenCheck {
+  const parsed = parsedSubjects.get(auth) ?? preCheckAccessToken(token, issuer, nowS)
+  if ('active' in parsed) return parsed
+  if (parsed.claims.exp <= nowS) return { active: false, reason: 'expired' }
+  return evaluateAccessToken(parsed, token, auth.session)
+}
+
+// One loader per database handle (per app), so concurrent exchanges share one round trip for their state.
+const loaders = new WeakMap<Db, ExchangeStateLoader>()
+function exchangeStates (db: Db): ExchangeStateLoader {
+  let loader = loaders.get(db)
+  if (loader === undefined) loaders.set(db, loader = new ExchangeStateLoader(db))
+  return loader
 }
 
 export async function handler (ctx: GrantContext, request: GrantRequest): Promise<TokenResponse> {
@@ -63,10 +92,8 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   const now = Math.floor(Date.now() / 1000)
 
   // The same strict check as /introspect: exact bytes, epoch(s) current, identity active, not revoked, key kept.
-  const [subjectCheck, actorCheck] = await Promise.all([
-    checkAccessToken(ctx.db, request.params.subject_token as string, ctx.config.issuer, now),
-    request.params.actor_token === undefined ? undefined : checkAccessToken(ctx.db, request.params.actor_token, ctx.config.issuer, now)
-  ])
+  const subjectCheck = checkSubjectToken(request.auth, request.params.subject_token as string, ctx.config.issuer, now)
+  const actorCheck = request.params.actor_token === undefined ? undefined : await checkAccessToken(ctx.db, request.params.actor_token, ctx.config.issuer, now)
   if (!subjectCheck.active) throw new InvalidGrant('subject_token is not an active access token')
   if (actorCheck !== undefined && (!actorCheck.active || actorCheck.claims.sub !== actor.id)) {
     throw new InvalidGrant('actor_token is not an active access token of the authenticated client')
@@ -77,43 +104,32 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   // docs/reference/delegation.md: the holder is the innermost-acting party — the current actor of a delegated token, else its sub.
   const holder = earlier[0]?.sub ?? subjectToken.sub
 
-  const state = await loadExchangeState(ctx.db, subjectToken.sub, holder, actor.id, subjectToken.jti)
-  if (state.subject === null || state.subject.status !== 'active') throw new InvalidGrant('subject_token is not an active access token')
-  const live = (d: { expires_at: number | null }): boolean => d.expires_at === null || d.expires_at > now
-  const chain = state.chain.filter(live)
-  if (chain.length !== state.chain_ids.length) throw new InvalidGrant('a delegation earlier in the chain is no longer active')
-  let offered = state.offered.filter(live)
-  if (offered.length === 0) throw new InvalidGrant('no active delegation from the subject token\'s holder to this client')
-  // A chain stays on the resource its first hop was delegated for.
-  const chainResource = chain[0]?.resource_id
-  if (chainResource !== undefined) offered = offered.filter((d) => d.resource_id === chainResource)
-  const resource = pickResource(offered, requested)
-  offered = offered.filter((d) => d.resource === resource)
-
-  // docs/reference/federation.md: a subject token minted from a platform's assertion keeps its live context down the chain.
-  const entitled = entitlementsForContext(state.entitlements.filter((e) => e.resource === resource && live(e)), subjectToken.ctx)
-  if (entitled.length === 0) throw new InvalidTarget('the subject holds no entitlement on the requested resource')
-  const delegated = new Set(offered.flatMap((d) => d.scopes))
-  const allowed = new Set([...new Set(entitled.flatMap((e) => e.scopes))]
-    .filter((s) => delegated.has(s) && chain.every((d) => d.scopes.includes(s))))
-  const scopes = grantScopes(requestedScopes, allowed)
-  if (scopes.length === 0) throw new InvalidScope('the delegation chain allows no scope on this resource')
-  const granted = new Set(scopes)
-
-  const used = entitled.filter((e) => e.scopes.some((s) => granted.has(s)))
-  const entitlements: TokenEntitlement[] = used.map((e) => ({
-    resource: e.resource,
-    scopes: e.scopes.filter((s) => granted.has(s)),
-    ...(e.conditions !== null && { conditions: e.conditions }),
-    ...(e.expires_at !== null && { expires_at: e.expires_at })
-  }))
-  const hops = [...offered.filter((d) => d.scopes.some((s) => granted.has(s))), ...chain]
-
+  const state = await exchangeStates(ctx.db).load({ subjectId: subjectToken.sub, holderId: holder, actorId: actor.id, subjectJti: subjectToken.jti })
+  // The state is read after the subject token's check: a revoke-all (or any bump) of the subject committed in
+  // between would otherwise let a token carrying the NEW epoch be minted from a token that is now stale. The
+  // new token carries the epoch the subject token was checked under, and only while it is still current.
+  if (state.subject === null || state.subject.status !== 'active' || state.subject.epoch !== subjectToken.epoch) {
+    throw new InvalidGrant('subject_token is not an active access token')
+  }
   const { config } = ctx
-  const ttl = Math.min(actor.tokenTtlS ?? config.tokenTtlDefaultS, state.subject.token_ttl_s ?? config.tokenTtlDefaultS,
-    offered[0]?.max_ttl ?? Infinity, config.tokenTtlMaxS)
-  const exp = Math.min(now + ttl, subjectToken.exp, ...hops.map((d) => d.expires_at ?? Infinity),
-    ...used.map((e) => e.expires_at ?? Infinity), federated?.exp ?? Infinity)
+  const decision = decideExchange({
+    entitlements: state.entitlements.map((e) => ({ resourceId: e.resource_id, resource: e.resource, scopes: e.scopes, conditions: e.conditions, expiresAt: e.expires_at })),
+    offered: state.offered,
+    chainIds: state.chain_ids,
+    chain: state.chain,
+    requestedResource: requested,
+    requestedScopes,
+    // docs/reference/federation.md: a subject token minted from a platform's assertion keeps its live context down the chain.
+    context: subjectToken.ctx,
+    actorTtlS: actor.tokenTtlS,
+    subjectTtlS: state.subject.token_ttl_s,
+    defaultTtlS: config.tokenTtlDefaultS,
+    maxTtlS: config.tokenTtlMaxS,
+    subjectExpS: subjectToken.exp,
+    ...(federated !== undefined && { notAfterS: federated.exp }),
+    nowS: now
+  })
+  const exp = decision.expS
 
   // RFC 8693 §4.1: the current actor outermost, the subject token's own `act` nested inside it.
   const act: ActClaim = { sub: actor.id, client_id: actor.clientId, epoch: actor.epoch, ...(subjectToken.act !== undefined && { act: subjectToken.act }) }
@@ -121,34 +137,37 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
     iss: config.issuer,
     sub: state.subject.id,
     client_id: actor.clientId,
-    aud: resource,
+    aud: decision.resource,
     iat: now,
     exp,
     jti: uuidv7(),
-    scope: scopes.join(' '),
-    epoch: state.subject.epoch,
-    entitlements,
+    scope: decision.scopes.join(' '),
+    epoch: subjectToken.epoch,
+    entitlements: decision.entitlements,
     ...(subjectToken.ctx !== undefined && { ctx: subjectToken.ctx }),
     act
   }
   const key = ctx.keys.signingKey()
   const accessToken = signJwt(key, { typ: 'at+jwt' }, claims as unknown as Record<string, unknown>)
   const actors = actorsOf(act)
-  await insertDelegatedSession(ctx.db, {
+  // Durable before the token leaves, through the same group commit as every other grant's session.
+  await ctx.sessions.write({
     jti: claims.jti,
-    identityId: claims.sub,
+    identity_id: claims.sub,
     epoch: claims.epoch,
-    resourceId: (offered[0] as LiveDelegation).resource_id,
+    resource_id: decision.resourceId,
     scope: claims.scope,
     iat: new Date(now * 1000),
     exp: new Date(exp * 1000),
-    credentialId,
-    tokenHash: tokenDigest(accessToken),
+    credential_id: credentialId,
+    token_hash: tokenDigest(accessToken),
     kid: key.kid,
-    parentJti: subjectToken.jti,
-    actorIds: actors.map((a) => a.sub),
-    actorEpochs: actors.map((a) => a.epoch),
-    delegationIds: [...new Set(hops.map((d) => d.id))]
+    chain: {
+      parent_jti: subjectToken.jti,
+      actor_ids: actors.map((a) => a.sub),
+      actor_epochs: actors.map((a) => a.epoch),
+      delegation_ids: decision.delegationIds
+    }
   })
   // RFC 8693 §2.2.1.
   return { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: exp - now, scope: claims.scope }
