@@ -7,8 +7,9 @@ import t from 'tap'
 import { sql } from 'kysely'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { adminCall, adminToken, build, decodePayload, requestToken } from '../helper.js'
-import { epochOf, expectStatus, type TestClient } from '../support/issuer.js'
-import { ACCESS_TOKEN_TYPE, chainFixture, exchange, introspect, tokenOf, TOKEN_EXCHANGE } from './fixture.js'
+import { epochOf, expectStatus, type TestClient } from '../support/admin.js'
+import { introspection, tokenFor } from '../support/oauth.js'
+import { ACCESS_TOKEN_TYPE, chainFixture, exchange, TOKEN_EXCHANGE } from './fixture.js'
 import * as tokenExchange from '../../server/oauth/grants/token-exchange.js'
 
 const app = await build(t)
@@ -60,7 +61,7 @@ t.test('client_credentials across a revoke-all of the client: no token of the ol
   t.equal(await sessionRows(app, minted.map((m) => m.claims.jti)), minted.length, 'every token answered has its session row')
   const wrong: string[] = []
   for (const m of minted) {
-    const { active } = await introspect(app, c.rs, m.token)
+    const { active } = await introspection(app, c.rs, m.token)
     if (active !== (m.claims.epoch === after)) wrong.push(`epoch ${String(m.claims.epoch)}: active ${String(active)}`)
   }
   t.comment(`old epoch ${minted.filter((m) => m.claims.epoch !== after).length}, new ${minted.filter((m) => m.claims.epoch === after).length}`)
@@ -69,7 +70,7 @@ t.test('client_credentials across a revoke-all of the client: no token of the ol
 
 t.test('token exchange across a revoke-all of the actor: no exchanged token of the old actor epoch is active', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const before = await epochOf(app, c.a.id)
   const { minted, refused } = await acrossRevoke(c.a, async () => await exchange(app, c.a, root, { resource: c.resource }))
   const after = await epochOf(app, c.a.id)
@@ -78,7 +79,7 @@ t.test('token exchange across a revoke-all of the actor: no exchanged token of t
   t.equal(await sessionRows(app, minted.map((m) => m.claims.jti)), minted.length, 'every exchanged token has its session row')
   const wrong: string[] = []
   for (const m of minted) {
-    const { active } = await introspect(app, c.rs, m.token)
+    const { active } = await introspection(app, c.rs, m.token)
     if (active !== (m.claims.act.epoch === after)) wrong.push(`act.epoch ${String(m.claims.act.epoch)}: active ${String(active)}`)
     // A stale exchanged token cannot be carried one hop further either.
     if (m.claims.act.epoch !== after) {
@@ -92,7 +93,7 @@ t.test('token exchange across a revoke-all of the actor: no exchanged token of t
 
 t.test('token exchange across a revoke-all of the subject: old-epoch tokens inactive, the refused exchanges say why', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const { minted, refused } = await acrossRevoke(c.subject, async () => await exchange(app, c.a, root, { resource: c.resource }))
   const after = await epochOf(app, c.subject.id)
   t.equal(await sessionRows(app, minted.map((m) => m.claims.jti)), minted.length, 'every exchanged token has its session row')
@@ -101,7 +102,7 @@ t.test('token exchange across a revoke-all of the subject: old-epoch tokens inac
   for (const body of bodies) t.equal(body, '400 {"error":"invalid_grant","error_description":"subject_token is not an active access token"}')
   const wrong: string[] = []
   for (const m of minted) {
-    const { active } = await introspect(app, c.rs, m.token)
+    const { active } = await introspection(app, c.rs, m.token)
     // Every exchange from the root carries the old epoch: none is active once the revoke committed.
     if (active) wrong.push(`epoch ${String(m.claims.epoch)} (now ${after}) active`)
   }
@@ -111,7 +112,7 @@ t.test('token exchange across a revoke-all of the subject: old-epoch tokens inac
 
 t.test('plain and delegated sessions written concurrently through the group commit: each row keeps its own chain columns', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const responses = await Promise.all(Array.from({ length: 12 }, async (_v, i) => i % 2 === 0
     ? await requestToken(app, c.subject.clientId, c.subject.secret, { resource: c.resource })
     : await exchange(app, c.a, root, { resource: c.resource })))
@@ -128,13 +129,13 @@ t.test('plain and delegated sessions written concurrently through the group comm
     if (JSON.stringify({ parent_jti: row?.parent_jti, actor_ids: row?.actor_ids }) !== JSON.stringify(expected)) wrong.push(`${i}: ${JSON.stringify(row)}`)
   })
   t.strictSame(wrong, [], '12 sessions, 6 plain and 6 delegated')
-  const active = await Promise.all(tokens.map(async (token) => (await introspect(app, c.rs, token)).active as boolean))
+  const active = await Promise.all(tokens.map(async (token) => (await introspection(app, c.rs, token)).active as boolean))
   t.strictSame(active, tokens.map(() => true), 'all active at /introspect')
 })
 
 t.test('a revoke-all of the subject between the subject token\'s check and the exchange state: refused, never a token of the new epoch', async (t) => {
   const c = await chainFixture(app, admin)
-  const root = await tokenOf(app, c.subject, { resource: c.resource })
+  const root = await tokenFor(app, c.subject, { resource: c.resource })
   const params = { grant_type: TOKEN_EXCHANGE, subject_token: root, subject_token_type: ACCESS_TOKEN_TYPE, resource: c.resource }
   const presented = { method: 'client_secret_basic' as const, clientId: c.a.clientId, secret: c.a.secret }
   // The grant's two steps, as the route runs them, with the revoke committed in between.
