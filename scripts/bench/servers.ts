@@ -46,6 +46,9 @@ export function buildTally (): string {
     built = `commit ${commit} (BENCH_REF=${ref})`
   }
   rmSync(BUILD_DIR, { recursive: true, force: true })
+  // The server imports tally-verifier through its package (packages/verifier/dist), which a fresh clone has not built.
+  const verifier = spawnSync('npm', ['run', 'build', '--workspace=tally-verifier'], { cwd: ROOT, encoding: 'utf8' })
+  if (verifier.status !== 0) throw new Error(`verifier build failed:\n${verifier.stdout}${verifier.stderr}`)
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
   const out = spawnSync(process.execPath, [tsc, '-p', project, '--outDir', BUILD_DIR, '--noEmitOnError', 'false',
     '--declaration', 'false', '--incremental', 'false'], { cwd: ROOT, encoding: 'utf8' })
