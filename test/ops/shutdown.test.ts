@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
-import { adminToken, build, sharedStore, basic, decodePayload, FORM_TYPE, freePort, KEK, SERVER_NODE_ARGS } from '../helper.js'
+import { adminToken, build, sharedStore, basic, decodePayload, FORM_TYPE, freePort, KEK, privateSchemaUrl, SERVER_NODE_ARGS } from '../helper.js'
 import { createClient, createResource } from '../support/admin.js'
 import { waitFor } from '../support/wait.js'
 import { gracefulClose } from '../../server/shutdown.js'
@@ -56,8 +56,10 @@ t.test('closing under load answers every request in flight and refuses new ones'
 t.test('SIGTERM stops the server and exits 0', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-sigterm-'))
   const port = await freePort()
+  // On Postgres the server gets a private schema too: the bare DATABASE_URL is the shared database's public schema.
+  const databaseUrl = process.env.DATABASE_URL !== undefined ? { DATABASE_URL: await privateSchemaUrl(t, process.env.DATABASE_URL) } : {}
   const child = spawn(process.execPath, [...SERVER_NODE_ARGS, 'server/main.ts'], {
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', TALLY_KEY_ENCRYPTION_KEY: KEK, ISSUER: `http://127.0.0.1:${port}` },
+    env: { ...process.env, ...databaseUrl, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', TALLY_KEY_ENCRYPTION_KEY: KEK, ISSUER: `http://127.0.0.1:${port}` },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
