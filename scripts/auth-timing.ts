@@ -193,7 +193,7 @@ const counts = {
   'known, junk signature': await statementsOf(await junkJwt(knownIds[0]!), 401),
   'unknown, junk signature': await statementsOf(await junkJwt(unknownIds[0]!), 401)
 }
-console.log(`engine ${opened.engine}, N = ${N} pairs per case; statements per request: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+console.log(`engine ${opened.engine}, N = ${N} rounds per case; statements per request: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`)
 
 await measure('client_secret_basic', secretBasic, knownIds)
 await measure('client_secret_post', secretPost, knownIds)

@@ -39,7 +39,7 @@ export interface Client {
   introspects: string[]
 }
 
-/** A row of LOAD_CLIENTS; for an unknown client_id, the decoy: every scalar null, every list empty. */
+/** A row of LOAD_CLIENTS; for an unknown client_id every scalar is null and every list empty. */
 interface ClientRowJson {
   id: string
   client_id: string
@@ -120,6 +120,18 @@ const LOAD_CLIENTS = (clientIds: string[], jtis: Array<string | null>, kids: Arr
   from unnest(${clientIds}::text[], ${jtis}::text[], ${kids}::text[]) with ordinality as k(client_id, jti, kid, n)
   order by k.n`
 
+// What a miss decodes in Node instead of a row: the shape of a typical client (a secret, a key, an
+// entitlement), made of constants — no identity's data. Parsed and mapped like a row, then thrown away.
+const DECOY_ROW = JSON.stringify({
+  id: '00000000-0000-0000-0000-000000000000', client_id: 'decoy', kind: 'service_account', status: 'disabled', epoch: 1, token_ttl_s: null,
+  credentials: [
+    { id: '00000000-0000-0000-0000-000000000001', type: 'client_secret', hash: '0'.repeat(64), jwk: null },
+    { id: '00000000-0000-0000-0000-000000000002', type: 'jwk', hash: null, jwk: { x: 'A'.repeat(43), y: 'A'.repeat(43), alg: 'ES256', crv: 'P-256', kid: 'decoy', kty: 'EC', use: 'sig' } }
+  ],
+  entitlements: [{ id: '00000000-0000-0000-0000-000000000003', resource_id: '00000000-0000-0000-0000-000000000004', resource: 'https://decoy.invalid/', max_ttl: null, scopes: ['read'], conditions: null, expires_at: null }],
+  introspects: []
+})
+
 interface Pending { clientId: string, token: TokenRef | undefined, resolve: (lookup: ClientLookup) => void, reject: (err: unknown) => void }
 
 const MAX_BATCH = 256
@@ -166,9 +178,10 @@ export class ClientLoader {
       .then(({ rows }) => {
         batch.forEach((p, i) => {
           const row = rows[i]
-          // The decoy is decoded too (same work), then dropped: its id is null.
-          const client = row?.client == null ? undefined : toClient(row.client)
-          p.resolve({ client: client?.id == null ? undefined : client, session: row?.session ?? null })
+          // A miss (id null) decodes DECOY_ROW in place of a row, the work a hit's decoding costs, and drops it.
+          const found = row?.client != null && row.client.id !== null
+          const client = toClient(found ? row.client as ClientRowJson : JSON.parse(DECOY_ROW) as ClientRowJson)
+          p.resolve({ client: found ? client : undefined, session: row?.session ?? null })
         })
       }, (err: unknown) => {
         if (batch.length === 1 || isDatabaseUnavailable(err)) for (const p of batch) p.reject(err)
