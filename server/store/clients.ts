@@ -84,13 +84,14 @@ export function sessionStateOf (jti: unknown, kid: unknown): RawBuilder<SessionS
 export interface ClientLookup { client: Client | undefined, session: SessionState | null }
 
 // Issue 9 finding 7 (docs/security.md): an unknown client_id costs the statement the same work as a known
-// one. The left join always yields a row; for an unknown client_id the `decoy` is the live identity whose
-// client_id follows it (or the first one), found by a descent of the same index and one heap fetch, as a
-// hit costs. The three subqueries read the decoy's rows — the same scans, aggregates and JSON a client of
-// that shape costs — and discard them in SQL: an aggregate inside CASE is still computed (PostgreSQL manual,
-// "9.18.1. CASE"), so `case when i.id is not null then json_agg(...) end` does the work and returns null.
-// Nothing of the decoy leaves the database: the row comes back with every member null and every list empty.
-const IDENTITY_OR_DECOY = sql`coalesce(i.id, decoy.id)`
+// one. The left join always yields a row; for an unknown client_id `iid` is the decoy, the live identity
+// whose client_id follows it (the first one after the last), found by a descent of the same index and one
+// heap fetch, as a hit costs. The three subqueries read the decoy's rows — the scans, aggregates and JSON a
+// client of that shape costs — and discard them in SQL: an aggregate inside CASE is still computed
+// (PostgreSQL manual, "9.18.1. CASE"), so `case when i.id is not null then json_agg(...) end` does the work
+// and returns null. Nothing of the decoy leaves the database: the row comes back with every member null
+// and every list empty. `offset 0` keeps the subquery from being flattened, so `iid` is computed once.
+const IDENTITY_OR_DECOY = sql`i.iid`
 
 // One row per requested client_id, in request order. Expired and revoked credentials and expired
 // entitlements are left out. One statement shape whatever the batch size, so it is prepared once.
@@ -109,13 +110,10 @@ const LOAD_CLIENTS = (clientIds: string[], jtis: Array<string | null>, kids: Arr
         coalesce((select case when i.id is not null then json_agg(r.identifier) end
           from resource_introspectors ri join resources r on r.id = ri.resource_id
           where ri.identity_id = ${IDENTITY_OR_DECOY}), '[]') as introspects
-      from (values (1)) one
-      left join identities i on i.client_id = k.client_id and i.status <> 'deleted'
-      left join lateral (
-        (select d.id from identities d where i.id is null and d.client_id > k.client_id and d.status <> 'deleted' order by d.client_id limit 1)
-        union all
-        (select d.id from identities d where i.id is null and d.status <> 'deleted' order by d.client_id limit 1)
-        limit 1) decoy on true) c) as client,
+      from (select i.*, coalesce(i.id,
+          (select d.id from identities d where d.client_id > k.client_id and d.status <> 'deleted' order by d.client_id limit 1),
+          (select d.id from identities d where d.status <> 'deleted' order by d.client_id limit 1)) as iid
+        from (values (1)) one left join identities i on i.client_id = k.client_id and i.status <> 'deleted' offset 0) i) c) as client,
     ${sessionStateOf(sql`k.jti::uuid`, sql`k.kid`)} as session
   from unnest(${clientIds}::text[], ${jtis}::text[], ${kids}::text[]) with ordinality as k(client_id, jti, kid, n)
   order by k.n`
