@@ -75,7 +75,10 @@ async function call (url: string, body: unknown): Promise<any> {
 const pad = (prefix: string, i: number): string => `${prefix}-${String(i).padStart(16 - prefix.length - 1, '0')}`
 const knownIds = Array.from({ length: POOL }, (_, i) => pad('timing-known', i))
 const noKeyIds = Array.from({ length: POOL }, (_, i) => pad('timing-nokey', i))
-const unknownIds = Array.from({ length: POOL }, (_, i) => pad('timing-ghost', i))
+// An unknown client_id is priced as its decoy, the live client_id after it (store/clients.ts): every
+// timing-ghost-… is followed by timing-known-000 (a key), every timing-nokex-… by timing-nokey-000 (none).
+const unknownGhosts = Array.from({ length: POOL }, (_, i) => pad('timing-ghost', i))
+const unknownBeforeNoKey = Array.from({ length: POOL }, (_, i) => pad('timing-nokex', i))
 const keyPair = await generateKeyPair('ES256')
 const RESOURCE = 'https://api.timing.test/'
 await call('/admin/resources', { identifier: RESOURCE, scopes: ['read'] })
@@ -159,7 +162,7 @@ async function timed (request: Request, expected: number, name: string): Promise
  * (known − unknown) and its signed-rank z, far less moved by what the rest of the machine does meanwhile.
  * A/A: the same paired figures for (known − second known), where no difference exists: the noise floor.
  */
-async function measure (name: string, make: Make, known: string[]): Promise<void> {
+async function measure (name: string, make: Make, known: string[], unknownIds = unknownGhosts): Promise<void> {
   const samples: [Sample[], Sample[], Sample[]] = [[], [], []]
   for (let i = 0; i < 200; i++) await timed(await make(i % 2 === 0 ? known[i % POOL]! : unknownIds[i % POOL]!), 401, name) // warm-up
   for (let i = 0; i < N; i++) {
@@ -189,9 +192,9 @@ const counts = {
   'known, correct secret': await statementsOf(await secretBasic(knownIds[0]!).then((r) => ({ ...r, headers: { ...r.headers, authorization: basic(knownIds[0]!, goodSecret) } })), 200),
   'known, correct assertion': await statementsOf({ headers: { 'content-type': FORM }, payload: jwtBody(await assertion(knownIds[0]!, keyPair.privateKey, false)) }, 200),
   'known, wrong secret': await statementsOf(await secretBasic(knownIds[0]!), 401),
-  'unknown, any secret': await statementsOf(await secretBasic(unknownIds[0]!), 401),
+  'unknown, any secret': await statementsOf(await secretBasic(unknownGhosts[0]!), 401),
   'known, junk signature': await statementsOf(await junkJwt(knownIds[0]!), 401),
-  'unknown, junk signature': await statementsOf(await junkJwt(unknownIds[0]!), 401)
+  'unknown, junk signature': await statementsOf(await junkJwt(unknownGhosts[0]!), 401)
 }
 console.log(`engine ${opened.engine}, N = ${N} rounds per case; statements per request: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`)
 
@@ -199,6 +202,7 @@ await measure('client_secret_basic', secretBasic, knownIds)
 await measure('client_secret_post', secretPost, knownIds)
 await measure('private_key_jwt (has key)', junkJwt, knownIds)
 await measure('private_key_jwt (no key)', junkJwt, noKeyIds)
+await measure('… decoy without a key too', junkJwt, noKeyIds, unknownBeforeNoKey)
 await app.close()
 await store.close()
 await schema?.drop()
