@@ -24,7 +24,7 @@ t.test('known with a wrong credential and unknown: the same answer on every meth
   const keyless = await createIdentity(app, admin, { client_id: 'uc-keyless-client' })
   const { privateKey, publicKey } = await generateKeyPair('ES256')
   t.equal((await adminCall(app, admin, 'POST', `/admin/identities/${known.id}/keys`, { jwk: { ...(await exportJWK(publicKey)), kid: 'k1' } })).statusCode, 201)
-  const unknown = 'uc-ghost-client' // sorts before uc-known-client: its decoy is that client
+  const unknown = 'uc-ghost-client' // sorts just before uc-keyless-client: its decoy is that client
   const junk = async (clientId: string): Promise<string> => (await assertion(privateKey, 'ES256', clientId, ISSUER, {}, { kid: 'k1' })).slice(0, -8) + 'AAAAAAAA'
 
   const basicOf = async (clientId: string): Promise<unknown> => seen(await tokenCall(app, { authorization: basic(clientId, 'tly_wrong-secret') }, {}))
