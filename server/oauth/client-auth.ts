@@ -168,6 +168,7 @@ async function verifyPresented (ctx: ClientAuthContext, presented: PresentedCred
   }
   const digest = hashSecret(ctx.secretHashKey, presented.secret)
   // A client_id that cannot exist (docs/reference/concepts.md) is never looked up: it cannot reach SQL, nor fail a grouped statement.
+  // Its quicker answer tells nothing about existence: the admin API accepts only that pattern (docs/security.md).
   const { client, session } = isClientId(presented.clientId) ? await ctx.clients.load(presented.clientId, token) : { client: undefined, session: null }
   const credentialId = secretMatches(client, digest)
   if (client === undefined || credentialId === undefined) throw new InvalidClient({ cause: 'unknown client or wrong secret' })

@@ -39,6 +39,7 @@ export interface Client {
   introspects: string[]
 }
 
+/** A row of LOAD_CLIENTS; for an unknown client_id every scalar is null and every list empty. */
 interface ClientRowJson {
   id: string
   client_id: string
@@ -82,28 +83,52 @@ export function sessionStateOf (jti: unknown, kid: unknown): RawBuilder<SessionS
 
 export interface ClientLookup { client: Client | undefined, session: SessionState | null }
 
+// Issue 9 finding 7 (docs/security.md): an unknown client_id costs the statement the same work as a known
+// one. The left join always yields a row; for an unknown client_id `iid` is the decoy, the live identity
+// whose client_id follows it (the first one after the last), found by a descent of the same index and one
+// heap fetch, as a hit costs. The three subqueries read the decoy's rows — the scans, aggregates and JSON a
+// client of that shape costs — and discard them in SQL: an aggregate inside CASE is still computed
+// (PostgreSQL manual, "9.18.1. CASE"), so `case when i.id is not null then json_agg(...) end` does the work
+// and returns null. Nothing of the decoy leaves the database: the row comes back with every member null
+// and every list empty. `offset 0` keeps the subquery from being flattened, so `iid` is computed once.
+const IDENTITY_OR_DECOY = sql`i.iid`
+
 // One row per requested client_id, in request order. Expired and revoked credentials and expired
 // entitlements are left out. One statement shape whatever the batch size, so it is prepared once.
 const LOAD_CLIENTS = (clientIds: string[], jtis: Array<string | null>, kids: Array<string | null>): RawBuilder<{ client: ClientRowJson | null, session: SessionState | null }> => sql`
   select
     (select row_to_json(c) from (
       select i.id, i.client_id, i.kind, i.status, i.epoch, i.token_ttl_s,
-        coalesce((select json_agg(json_build_object('id', c.id, 'type', c.type, 'hash', encode(c.secret_hash, 'hex'), 'jwk', c.jwk))
+        coalesce((select case when i.id is not null then json_agg(json_build_object('id', c.id, 'type', c.type, 'hash', encode(c.secret_hash, 'hex'), 'jwk', c.jwk)) end
           from credentials c
-          where c.identity_id = i.id and c.revoked_at is null and (c.expires_at is null or c.expires_at > now())), '[]') as credentials,
-        coalesce((select json_agg(json_build_object('id', e.id, 'resource_id', r.id, 'resource', r.identifier,
+          where c.identity_id = ${IDENTITY_OR_DECOY} and c.revoked_at is null and (c.expires_at is null or c.expires_at > now())), '[]') as credentials,
+        coalesce((select case when i.id is not null then json_agg(json_build_object('id', e.id, 'resource_id', r.id, 'resource', r.identifier,
             'max_ttl', r.max_token_ttl_s, 'scopes', e.scopes, 'conditions', e.conditions,
-            'expires_at', floor(extract(epoch from e.expires_at))::bigint) order by e.created_at, e.id)
+            'expires_at', floor(extract(epoch from e.expires_at))::bigint) order by e.created_at, e.id) end
           from entitlements e join resources r on r.id = e.resource_id
-          where e.identity_id = i.id and (e.expires_at is null or e.expires_at > now())), '[]') as entitlements,
-        coalesce((select json_agg(r.identifier)
+          where e.identity_id = ${IDENTITY_OR_DECOY} and (e.expires_at is null or e.expires_at > now())), '[]') as entitlements,
+        coalesce((select case when i.id is not null then json_agg(r.identifier) end
           from resource_introspectors ri join resources r on r.id = ri.resource_id
-          where ri.identity_id = i.id), '[]') as introspects
-      from identities i
-      where i.client_id = k.client_id and i.status <> 'deleted') c) as client,
+          where ri.identity_id = ${IDENTITY_OR_DECOY}), '[]') as introspects
+      from (select i.*, coalesce(i.id,
+          (select d.id from identities d where d.client_id > k.client_id and d.status <> 'deleted' order by d.client_id limit 1),
+          (select d.id from identities d where d.status <> 'deleted' order by d.client_id limit 1)) as iid
+        from (values (1)) one left join identities i on i.client_id = k.client_id and i.status <> 'deleted' offset 0) i) c) as client,
     ${sessionStateOf(sql`k.jti::uuid`, sql`k.kid`)} as session
   from unnest(${clientIds}::text[], ${jtis}::text[], ${kids}::text[]) with ordinality as k(client_id, jti, kid, n)
   order by k.n`
+
+// What a miss decodes in Node instead of a row: the shape of a typical client (a secret, a key, an
+// entitlement), made of constants — no identity's data. Parsed and mapped like a row, then thrown away.
+const DECOY_ROW = JSON.stringify({
+  id: '00000000-0000-0000-0000-000000000000', client_id: 'decoy', kind: 'service_account', status: 'disabled', epoch: 1, token_ttl_s: null,
+  credentials: [
+    { id: '00000000-0000-0000-0000-000000000001', type: 'client_secret', hash: '0'.repeat(64), jwk: null },
+    { id: '00000000-0000-0000-0000-000000000002', type: 'jwk', hash: null, jwk: { x: 'A'.repeat(43), y: 'A'.repeat(43), alg: 'ES256', crv: 'P-256', kid: 'decoy', kty: 'EC', use: 'sig' } }
+  ],
+  entitlements: [{ id: '00000000-0000-0000-0000-000000000003', resource_id: '00000000-0000-0000-0000-000000000004', resource: 'https://decoy.invalid/', max_ttl: null, scopes: ['read'], conditions: null, expires_at: null }],
+  introspects: []
+})
 
 interface Pending { clientId: string, token: TokenRef | undefined, resolve: (lookup: ClientLookup) => void, reject: (err: unknown) => void }
 
@@ -151,7 +176,10 @@ export class ClientLoader {
       .then(({ rows }) => {
         batch.forEach((p, i) => {
           const row = rows[i]
-          p.resolve({ client: row?.client == null ? undefined : toClient(row.client), session: row?.session ?? null })
+          // A miss (id null) decodes DECOY_ROW in place of a row, the work a hit's decoding costs, and drops it.
+          const found = row?.client != null && row.client.id !== null
+          const client = toClient(found ? row.client as ClientRowJson : JSON.parse(DECOY_ROW) as ClientRowJson)
+          p.resolve({ client: found ? client : undefined, session: row?.session ?? null })
         })
       }, (err: unknown) => {
         if (batch.length === 1 || isDatabaseUnavailable(err)) for (const p of batch) p.reject(err)
