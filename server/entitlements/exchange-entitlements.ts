@@ -72,7 +72,7 @@ export function decideExchange (facts: ExchangeFacts): ExchangeDecision {
   const resource = pickResource(offered, facts.requestedResource)
   offered = offered.filter((d) => d.resource === resource)
 
-  const entitled = entitlementsForContext(facts.entitlements.filter((e) => e.resource === resource && (e.expiresAt === null || e.expiresAt > nowS)), facts.context)
+  const entitled = entitlementsForContext(facts.entitlements.filter((e) => e.resource === resource && (e.expiresAtS === null || e.expiresAtS > nowS)), facts.context)
   if (entitled.length === 0) throw new InvalidTarget('the subject holds no entitlement on the requested resource')
   const delegated = new Set(offered.flatMap((d) => d.scopes))
   const allowed = new Set([...new Set(entitled.flatMap((e) => e.scopes))]
@@ -86,7 +86,7 @@ export function decideExchange (facts: ExchangeFacts): ExchangeDecision {
   const ttl = Math.min(facts.actorTtlS ?? facts.defaultTtlS, facts.subjectTtlS ?? facts.defaultTtlS,
     offered[0]?.max_ttl ?? Infinity, facts.maxTtlS)
   const expS = Math.min(nowS + ttl, facts.subjectExpS, ...hops.map((d) => d.expires_at ?? Infinity),
-    ...used.map((e) => e.expiresAt ?? Infinity), facts.notAfterS ?? Infinity)
+    ...used.map((e) => e.expiresAtS ?? Infinity), facts.notAfterS ?? Infinity)
   return {
     resource,
     resourceId: (offered[0] as LiveDelegation).resource_id,

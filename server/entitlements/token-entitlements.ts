@@ -13,7 +13,7 @@ import { equivalentResource } from './resource-identifier.js'
 export type { TokenEntitlement }
 
 export interface TokenRequestFacts {
-  /** The identity's entitlements (ClientEntitlement.expiresAt is in seconds since the Unix epoch). */
+  /** The identity's entitlements (ClientEntitlement.expiresAtS is in seconds since the Unix epoch). */
   entitlements: ClientEntitlement[]
   /** The one resource asked for (RFC 8707), if any. */
   requestedResource: string | undefined
@@ -47,7 +47,7 @@ export interface CarriedEntitlement {
   scopes: string[]
   conditions: Record<string, unknown> | null
   /** Seconds since the Unix epoch, or null for no expiry. */
-  expiresAt: number | null
+  expiresAtS: number | null
 }
 
 /** The entitlements that back at least one granted scope: the ones a token records and carries. */
@@ -64,7 +64,7 @@ export function carriedEntitlements (used: CarriedEntitlement[], granted: Set<st
     resource: e.resource,
     scopes: e.scopes.filter((s) => granted.has(s)),
     ...(e.conditions !== null && { conditions: e.conditions }),
-    ...(e.expiresAt !== null && { expires_at: e.expiresAt })
+    ...(e.expiresAtS !== null && { expires_at: e.expiresAtS })
   }))
 }
 
@@ -85,7 +85,7 @@ function selectResource (entitlements: ClientEntitlement[], requested: string | 
 export function decideTokenEntitlements (facts: TokenRequestFacts): TokenDecision {
   const { nowS } = facts
   // An entitlement expiring within this second cannot back a token that lives at least one second.
-  const unexpired = facts.entitlements.filter((e) => e.expiresAt === null || e.expiresAt > nowS)
+  const unexpired = facts.entitlements.filter((e) => e.expiresAtS === null || e.expiresAtS > nowS)
   const live = entitlementsForContext(unexpired, facts.context)
   const resource = selectResource(live, facts.requestedResource)
   const onResource = live.filter((e) => e.resource === resource)
@@ -97,6 +97,6 @@ export function decideTokenEntitlements (facts: TokenRequestFacts): TokenDecisio
 
   const first = onResource[0] as ClientEntitlement
   const ttlS = Math.min(facts.identityTtlS ?? facts.defaultTtlS, first.resourceMaxTtlS ?? Infinity, facts.maxTtlS)
-  const expS = Math.min(nowS + ttlS, ...used.map((e) => e.expiresAt ?? Infinity), facts.notAfterS ?? Infinity)
+  const expS = Math.min(nowS + ttlS, ...used.map((e) => e.expiresAtS ?? Infinity), facts.notAfterS ?? Infinity)
   return { resource, resourceId: first.resourceId, scopes, entitlements, entitlementIds: used.map((e) => e.id), expS }
 }

@@ -61,7 +61,7 @@ function formDecode (value: string): string {
  * secrets never contain one, and many clients (authlib, Python requests) do not form-encode a client_id
  * like `urn:svc:a`, so both `urn:svc:a:<secret>` and `urn%3Asvc%3Aa:<secret>` work (docs/reference/endpoints.md).
  */
-export function basicCredentials (authorization: string): { clientId: string, secret: string } {
+function basicCredentials (authorization: string): { clientId: string, secret: string } {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization.trim())
   if (match === null) throw new InvalidClient({ cause: 'malformed Authorization header' })
   const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8')

@@ -23,7 +23,7 @@ export interface ClientEntitlement {
   scopes: string[]
   conditions: Record<string, unknown> | null
   /** Seconds since the epoch, or null for no expiry. */
-  expiresAt: number | null
+  expiresAtS: number | null
 }
 
 export interface Client {
@@ -206,7 +206,7 @@ function toClient (row: ClientRowJson): Client {
       resourceMaxTtlS: e.max_ttl,
       scopes: e.scopes,
       conditions: e.conditions,
-      expiresAt: e.expires_at === null ? null : Number(e.expires_at)
+      expiresAtS: e.expires_at === null ? null : Number(e.expires_at)
     })),
     introspects: row.introspects
   }

@@ -6,7 +6,7 @@ import type { LiveDelegation } from '../../server/store/delegations.js'
 
 const NOW_S = 1_800_000_000
 const ent = (resource: string, scopes: string[], extra: Partial<SubjectEntitlement> = {}): SubjectEntitlement =>
-  ({ resourceId: `id-${resource}`, resource, scopes, conditions: null, expiresAt: null, ...extra })
+  ({ resourceId: `id-${resource}`, resource, scopes, conditions: null, expiresAtS: null, ...extra })
 const del = (id: string, resource: string, scopes: string[], extra: Partial<LiveDelegation> = {}): LiveDelegation =>
   ({ id, subject_id: 'holder', actor_id: 'actor', resource_id: `id-${resource}`, resource, max_ttl: null, scopes, expires_at: null, ...extra })
 const facts = (over: Partial<ExchangeFacts>): ExchangeFacts => ({
@@ -32,7 +32,7 @@ t.test('decisions', async (t) => {
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read', 'write'], entitlements: [{ resource: 'urn:a', scopes: ['read', 'write'] }], delegationIds: ['d1'], expS: NOW_S + 600 }],
     ['narrowed by the delegation', facts({ offered: [del('d1', 'urn:a', ['read'])] }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], delegationIds: ['d1'], expS: NOW_S + 600 }],
-    ['narrowed by the subject\'s live entitlements', facts({ entitlements: [ent('urn:a', ['write']), ent('urn:a', ['read'], { expiresAt: NOW_S })] }),
+    ['narrowed by the subject\'s live entitlements', facts({ entitlements: [ent('urn:a', ['write']), ent('urn:a', ['read'], { expiresAtS: NOW_S })] }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['write'], entitlements: [{ resource: 'urn:a', scopes: ['write'] }], delegationIds: ['d1'], expS: NOW_S + 600 }],
     ['narrowed by every earlier delegation; both recorded', facts({ chainIds: ['d0'], chain: [del('d0', 'urn:a', ['read'])] }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], delegationIds: ['d1', 'd0'], expS: NOW_S + 600 }],
@@ -48,7 +48,7 @@ t.test('decisions', async (t) => {
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read', 'write'], entitlements: [{ resource: 'urn:a', scopes: ['read', 'write'] }], delegationIds: ['d1'], expS: NOW_S + 300 }],
     ['lifetime: the resource cap and the global cap', facts({ actorTtlS: 86_400, subjectTtlS: 86_400, offered: [del('d1', 'urn:a', ['read', 'write'], { max_ttl: 120 })] }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read', 'write'], entitlements: [{ resource: 'urn:a', scopes: ['read', 'write'] }], delegationIds: ['d1'], expS: NOW_S + 120 }],
-    ['lifetime: never past the subject token, a delegation, an entitlement or the assertion', facts({ subjectExpS: NOW_S + 50, chainIds: ['d0'], chain: [del('d0', 'urn:a', ['read', 'write'], { expires_at: NOW_S + 40 })], entitlements: [ent('urn:a', ['read', 'write'], { expiresAt: NOW_S + 30 })], notAfterS: NOW_S + 20 }),
+    ['lifetime: never past the subject token, a delegation, an entitlement or the assertion', facts({ subjectExpS: NOW_S + 50, chainIds: ['d0'], chain: [del('d0', 'urn:a', ['read', 'write'], { expires_at: NOW_S + 40 })], entitlements: [ent('urn:a', ['read', 'write'], { expiresAtS: NOW_S + 30 })], notAfterS: NOW_S + 20 }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read', 'write'], entitlements: [{ resource: 'urn:a', scopes: ['read', 'write'], expires_at: NOW_S + 30 }], delegationIds: ['d1', 'd0'], expS: NOW_S + 20 }]
   ]
   const failures: string[] = []

@@ -5,7 +5,7 @@ import type { ClientEntitlement } from '../../server/store/clients.js'
 
 const NOW_S = 1_800_000_000
 const e = (resource: string, scopes: string[], extra: Partial<ClientEntitlement> = {}): ClientEntitlement =>
-  ({ id: `e-${resource}-${scopes.join('+')}`, resourceId: `id-${resource}`, resource, resourceMaxTtlS: null, scopes, conditions: null, expiresAt: null, ...extra })
+  ({ id: `e-${resource}-${scopes.join('+')}`, resourceId: `id-${resource}`, resource, resourceMaxTtlS: null, scopes, conditions: null, expiresAtS: null, ...extra })
 const facts = (over: Partial<TokenRequestFacts>): TokenRequestFacts =>
   ({ entitlements: [], requestedResource: undefined, scope: undefined, identityTtlS: null, defaultTtlS: 600, maxTtlS: 3600, nowS: NOW_S, ...over })
 
@@ -21,9 +21,9 @@ t.test('decisions', async (t) => {
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 300 }],
     ['the global cap', facts({ entitlements: [e('urn:a', ['read'])], identityTtlS: 86_400 }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'] }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 3600 }],
-    ['an entitlement expiry caps exp and travels', facts({ entitlements: [e('urn:a', ['read'], { expiresAt: NOW_S + 60 })] }),
+    ['an entitlement expiry caps exp and travels', facts({ entitlements: [e('urn:a', ['read'], { expiresAtS: NOW_S + 60 })] }),
       { resource: 'urn:a', resourceId: 'id-urn:a', scopes: ['read'], entitlements: [{ resource: 'urn:a', scopes: ['read'], expires_at: NOW_S + 60 }], entitlementIds: ['e-urn:a-read'], expS: NOW_S + 60 }],
-    ['an entitlement expiring this second is ignored', facts({ entitlements: [e('urn:a', ['read'], { expiresAt: NOW_S }), e('urn:b', ['read'])] }),
+    ['an entitlement expiring this second is ignored', facts({ entitlements: [e('urn:a', ['read'], { expiresAtS: NOW_S }), e('urn:b', ['read'])] }),
       { resource: 'urn:b', resourceId: 'id-urn:b', scopes: ['read'], entitlements: [{ resource: 'urn:b', scopes: ['read'] }], entitlementIds: ['e-urn:b-read'], expS: NOW_S + 600 }]
   ]
   const failures: string[] = []
@@ -42,7 +42,7 @@ t.test('refusals', async (t) => {
     ['the resource is checked before the scope', facts({ entitlements: [e('urn:a', ['read'])], requestedResource: 'urn:b', scope: '"' }), 'invalid_target', 'the client is not entitled to the requested resource'],
     ['a scope not held', facts({ entitlements: [e('urn:a', ['read'])], scope: 'read write' }), 'invalid_scope', 'requested scope is not allowed'],
     ['a malformed scope', facts({ entitlements: [e('urn:a', ['read'])], scope: 'read "' }), 'invalid_scope', 'scope is malformed'],
-    ['only expired entitlements', facts({ entitlements: [e('urn:a', ['read'], { expiresAt: NOW_S - 1 })] }), 'invalid_target', 'the client holds no entitlements']
+    ['only expired entitlements', facts({ entitlements: [e('urn:a', ['read'], { expiresAtS: NOW_S - 1 })] }), 'invalid_target', 'the client holds no entitlements']
   ]
   const failures: string[] = []
   for (const [name, input, error, description] of cases) {

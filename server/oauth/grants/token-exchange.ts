@@ -113,7 +113,7 @@ export async function handler (ctx: GrantContext, request: GrantRequest): Promis
   }
   const { config } = ctx
   const decision = decideExchange({
-    entitlements: state.entitlements.map((e) => ({ resourceId: e.resource_id, resource: e.resource, scopes: e.scopes, conditions: e.conditions, expiresAt: e.expires_at })),
+    entitlements: state.entitlements.map((e) => ({ resourceId: e.resource_id, resource: e.resource, scopes: e.scopes, conditions: e.conditions, expiresAtS: e.expires_at })),
     offered: state.offered,
     chainIds: state.chain_ids,
     chain: state.chain,
