@@ -8,7 +8,16 @@ import { pathToFileURL } from 'node:url'
 import { importJWK, jwtVerify, type JWK } from 'jose'
 import { ROOT } from './servers.js'
 
-export interface VerifyRow { name: string, tokens: 'new' | 'repeated' | 'new, delegated (two hops)', checksPerS: number | null, note?: string }
+export interface VerifyRow {
+  name: string
+  tokens: 'new' | 'repeated' | 'new, delegated (two hops)'
+  checksPerS: number | null
+  /** CPU of the whole bench process (event loop and thread pool) per check: steadier than checks/s on a shared machine. */
+  cpuUsPerCheck?: number
+  note?: string
+}
+
+type Measured = Pick<VerifyRow, 'checksPerS' | 'cpuUsPerCheck'>
 
 export interface VerifyBenchOptions {
   /** Distinct valid tokens for jose and node:crypto (which cache nothing, so cycling through them is fine). */
@@ -29,9 +38,10 @@ const CONCURRENCY = 64
 /**
  * Runs `check` for about `durationS` with CONCURRENCY checks in flight (a resource server serves
  * concurrent requests; jose's WebCrypto verify may use libuv's thread pool), after a short warm-up.
- * Stops early once `limit` checks were started (a pool of fresh tokens must not be reused). Returns checks/s.
+ * Stops early once `limit` checks were started (a pool of fresh tokens must not be reused). Returns checks/s
+ * and the process's CPU per check over the measured window.
  */
-async function measure (durationS: number, check: (i: number) => Promise<unknown> | unknown, limit = Infinity): Promise<number> {
+async function measure (durationS: number, check: (i: number) => Promise<unknown> | unknown, limit = Infinity): Promise<Measured> {
   let i = 0
   const lanes = async (until: number, counted: boolean): Promise<number> => {
     let done = 0
@@ -46,9 +56,12 @@ async function measure (durationS: number, check: (i: number) => Promise<unknown
   }
   // Warm-up: V8 optimises, caches fill as they would in a long-running resource server.
   await lanes(performance.now() + 300, false)
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const done = await lanes(t0 + durationS * 1000, true)
-  return done / ((performance.now() - t0) / 1000)
+  const elapsedS = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  return { checksPerS: done / elapsedS, cpuUsPerCheck: (cpu.user + cpu.system) / done }
 }
 
 function assertActive (result: unknown): void {
@@ -67,7 +80,7 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
   const joseKey = await importJWK(options.jwk, 'ES256')
   const joseOptions = { issuer, audience, typ: 'at+jwt', algorithms: ['ES256'] }
   for (const mode of references ? ['new', 'repeated'] as const : []) {
-    rows.push({ name: 'jose jwtVerify', tokens: mode, checksPerS: await measure(durationS, async (i) => await jwtVerify(pick(mode, i), joseKey, joseOptions)) })
+    rows.push({ name: 'jose jwtVerify', tokens: mode, ...await measure(durationS, async (i) => await jwtVerify(pick(mode, i), joseKey, joseOptions)) })
   }
 
   // The floor for a full check: split, one ECDSA P-256 verify with a cached KeyObject, parse, claims.
@@ -79,7 +92,7 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
     if (!ok || claims.iss !== issuer || claims.aud !== audience || (claims.exp as number) * 1000 < Date.now()) throw new Error('node:crypto check failed')
   }
   for (const mode of references ? ['new', 'repeated'] as const : []) {
-    rows.push({ name: 'node:crypto verify + claims', tokens: mode, checksPerS: await measure(durationS, (i) => nodeCheck(pick(mode, i))) })
+    rows.push({ name: 'node:crypto verify + claims', tokens: mode, ...await measure(durationS, (i) => nodeCheck(pick(mode, i))) })
   }
   // The same with crypto.verify's callback form, which runs on libuv's thread pool (as WebCrypto does).
   const nodeCheckAsync = async (token: string): Promise<void> => {
@@ -91,9 +104,10 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
     const claims = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot2), 'base64url').toString()) as Record<string, unknown>
     if (!ok || claims.iss !== issuer || claims.aud !== audience || (claims.exp as number) * 1000 < Date.now()) throw new Error('node:crypto check failed')
   }
-  if (references) rows.push({ name: 'node:crypto verify (async, thread pool) + claims', tokens: 'new', checksPerS: await measure(durationS, async (i) => { await nodeCheckAsync(pick('new', i)) }) })
+  if (references) rows.push({ name: 'node:crypto verify (async, thread pool) + claims', tokens: 'new', ...await measure(durationS, async (i) => { await nodeCheckAsync(pick('new', i)) }) })
 
-  const verifierPath = join(ROOT, 'packages', 'verifier', 'src', 'index.ts')
+  // BENCH_VERIFIER_PATH: another copy of the verifier's source (an A/B of two versions, run alternately).
+  const verifierPath = process.env.BENCH_VERIFIER_PATH ?? join(ROOT, 'packages', 'verifier', 'src', 'index.ts')
   if (!existsSync(verifierPath)) {
     rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: 'packages/verifier/src/index.ts not present yet' })
     return rows
@@ -107,12 +121,12 @@ export async function benchVerify (options: VerifyBenchOptions): Promise<VerifyR
     for (const mode of ['new', 'repeated'] as const) {
       const fresh = options.freshTokens
       const token = (i: number): string => (mode === 'new' ? fresh[i] : tokens[0]) as string
-      rows.push({ name: 'Tally verifier', tokens: mode, checksPerS: await measure(durationS, async (i) => { assertActive(await v.verify(token(i), { scopes: ['read'] })) }, mode === 'new' ? fresh.length : Infinity) })
+      rows.push({ name: 'Tally verifier', tokens: mode, ...await measure(durationS, async (i) => { assertActive(await v.verify(token(i), { scopes: ['read'] })) }, mode === 'new' ? fresh.length : Infinity) })
     }
     const delegated = options.delegatedTokens
     if (delegated !== undefined && delegated.length > 0) {
       assertActive(await v.verify(delegated[0] as string, { scopes: ['read'] }))
-      rows.push({ name: 'Tally verifier', tokens: 'new, delegated (two hops)', checksPerS: await measure(durationS, async (i) => { assertActive(await v.verify(delegated[i + 1] as string, { scopes: ['read'] })) }, delegated.length - 1) })
+      rows.push({ name: 'Tally verifier', tokens: 'new, delegated (two hops)', ...await measure(durationS, async (i) => { assertActive(await v.verify(delegated[i + 1] as string, { scopes: ['read'] })) }, delegated.length - 1) })
     }
   } catch (err) {
     rows.push({ name: 'Tally verifier', tokens: 'new', checksPerS: null, note: `not measured: ${err instanceof Error ? err.message : String(err)}`.slice(0, 160) })
@@ -175,7 +189,7 @@ async function runAlone (): Promise<void> {
     for (const r of rows) {
       const base = jose(r.tokens)
       const ratio = r.checksPerS !== null && base != null ? `${(r.checksPerS / base).toFixed(2)}×` : ''
-      process.stdout.write(`| ${r.name} | ${r.tokens} | ${r.checksPerS === null ? `n/a — ${r.note ?? ''}` : Math.round(r.checksPerS).toLocaleString('en-US')} | ${ratio} |\n`)
+      process.stdout.write(`| ${r.name} | ${r.tokens} | ${r.checksPerS === null ? `n/a — ${r.note ?? ''}` : Math.round(r.checksPerS).toLocaleString('en-US')} | ${r.cpuUsPerCheck?.toFixed(1) ?? ''} µs | ${ratio} |\n`)
     }
   } finally {
     await tally?.stop()
