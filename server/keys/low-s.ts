@@ -8,16 +8,18 @@ const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc63255
 const HALF_N = P256_N >> 1n
 const SCALAR_BYTES = 32
 
-const toBigInt = (bytes: Uint8Array): bigint => BigInt('0x' + (Buffer.from(bytes).toString('hex') || '0'))
+// n/2 as 32 big-endian bytes: comparing equal-length big-endian bytes compares the numbers, and spares
+// every signature a BigInt (only a high S, half of them, needs the arithmetic).
+const HALF_N_BYTES = Buffer.from(HALF_N.toString(16).padStart(SCALAR_BYTES * 2, '0'), 'hex')
 
 /** An ES256 signature r ‖ s (RFC 7518 §3.4, 64 bytes) with s replaced by n − s when s > n/2. */
 export function lowS (signature: Buffer): Buffer {
-  const s = toBigInt(signature.subarray(SCALAR_BYTES))
-  if (s <= HALF_N) return signature
+  if (!isHighS(signature)) return signature
+  const s = BigInt('0x' + signature.subarray(SCALAR_BYTES).toString('hex'))
   const low = Buffer.from((P256_N - s).toString(16).padStart(SCALAR_BYTES * 2, '0'), 'hex')
   return Buffer.concat([signature.subarray(0, SCALAR_BYTES), low])
 }
 
 export function isHighS (signature: Buffer): boolean {
-  return toBigInt(signature.subarray(SCALAR_BYTES)) > HALF_N
+  return Buffer.compare(signature.subarray(SCALAR_BYTES, SCALAR_BYTES * 2), HALF_N_BYTES) > 0
 }
