@@ -235,7 +235,8 @@ t.test('first sight checks header, claims and signature; a cached token shields 
   const token = await tokenFor(a.app, f.svc, { resource: f.resource, scope: 'read' })
   const [h, p, s] = token.split('.') as [string, string, string]
   const header = decodeHeader(token)
-  t.match(await v.verify(token), { active: true }, 'the genuine token is cached now')
+  t.match(await v.verify(token), { active: true }, 'the genuine token, first sight')
+  t.match(await v.verify(token), { active: true }, 'the genuine token, second sight: cached now')
 
   const { privateKey } = await generateKeyPair('ES256')
   const otherSignature = (await new SignJWT(decodePayload(token)).setProtectedHeader(header as { alg: string }).sign(privateKey)).split('.')[2] as string
@@ -293,5 +294,18 @@ t.test('the token cache is bounded and keeps what is in use', async (t) => {
   t.equal(cache.get('t9999'), undefined)
   const off = new TokenCache(0)
   off.set('x', entry(0))
+  off.offer('x', entry(0))
+  off.offer('x', entry(0))
   t.equal(off.get('x'), undefined, 'cacheSize 0 caches nothing')
+})
+
+t.test('a verified token is kept from its second verification on', async (t) => {
+  const { TokenCache } = await import('../packages/verifier/src/token-cache.js')
+  const entry = (n: number): any => ({ claims: { jti: String(n) }, scopes: new Set() })
+  const cache = new TokenCache(1000)
+  const tokens = Array.from({ length: 400 }, (_, i) => `h.p.${i.toString(36).padStart(8, 'x')}`)
+  for (const [i, token] of tokens.entries()) cache.offer(token, entry(i))
+  t.equal(cache.size, 0, 'no token offered once is kept (400 tokens)')
+  for (const [i, token] of tokens.entries()) cache.offer(token, entry(i))
+  t.strictSame(tokens.filter((token, i) => cache.get(token)?.claims.jti !== String(i)), [], 'every token offered twice is kept (400 tokens)')
 })

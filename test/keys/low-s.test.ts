@@ -3,6 +3,7 @@
 import t from 'tap'
 import { createVerifier } from '../../packages/verifier/src/index.js'
 import { isHighS, lowS } from '../../server/keys/low-s.js'
+import { isHighS as verifierIsHighS } from '../../packages/verifier/src/jws.js'
 import { basic, form, FORM_TYPE, ISSUER } from '../helper.js'
 import { tokenFor } from '../support/oauth.js'
 import { feedFixture, startInstance } from '../support/instances.js'
@@ -24,6 +25,15 @@ t.test('lowS maps a high s to n − s and leaves a low one alone', async (t) => 
   t.strictSame(lowS(high), Buffer.concat([r, Buffer.from((5n).toString(16).padStart(64, '0'), 'hex')]))
   const low = Buffer.concat([r, Buffer.from((5n).toString(16).padStart(64, '0'), 'hex')])
   t.equal(lowS(low), low)
+})
+
+t.test('high S starts just above n/2, for the signer and the verifier alike', async (t) => {
+  const withS = (s: bigint): Buffer => Buffer.concat([Buffer.alloc(32, 0xff), Buffer.from(s.toString(16).padStart(64, '0'), 'hex')])
+  const half = N >> 1n
+  const cases = [0n, 1n, half - 1n, half, half + 1n, N - 1n].map((s) => withS(s))
+  const expected = [false, false, false, false, true, true]
+  t.strictSame(cases.map((sig) => isHighS(sig)), expected, 'server')
+  t.strictSame(cases.map((sig) => verifierIsHighS(sig)), expected, 'verifier')
 })
 
 t.test('the high-S twin of a live token is refused by the verifier and inactive at /introspect', async (t) => {

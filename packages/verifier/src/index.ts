@@ -81,8 +81,9 @@ export interface VerifierOptions {
 
 export interface Verifier {
   /**
-   * Is this bearer token acceptable now? The first call for a token checks its signature and claims;
-   * later calls for the same string are O(1): expiry, epoch and revocation against the feed view.
+   * Is this bearer token acceptable now? The first two calls for a token check its signature and claims
+   * (it is cached from the second on); later calls for the same string are O(1): expiry, epoch and
+   * revocation against the feed view.
    */
   verify: (token: string, options?: { scopes?: string[] }) => Promise<VerifyResult>
   /** The view's age in milliseconds (Infinity before the first snapshot). */
@@ -161,34 +162,37 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
    * First sight of a token string: everything that can only fail as `invalid` first (shape, header, iss,
    * aud, required claims), then the key (jose, refetching the JWKS on an unknown kid), then the
    * signature on the thread pool, then the time checks. A token refused for another reason (expired,
-   * say) is refused for it only once its signature is known good, as jwtVerify did.
+   * say) is refused for it only once its signature is known good, as jwtVerify did. Plain functions and
+   * one `then` rather than a chain of async ones: with a cached key, the signature is the only wait.
    */
-  async function verifyFirstSight (token: string): Promise<CachedToken | InactiveReason> {
+  function verifyFirstSight (token: string): Promise<CachedToken | InactiveReason> | InactiveReason {
     const jws = splitCompactJws(token)
     if (jws === undefined) return 'invalid'
     const header = headerOf(jws.encodedHeader)
     if (header === undefined || invalidClaims(jws.payload, expected) || view.isKeyRemoved(header.kid)) return 'invalid'
-    const signed = await checkSignature(header.alg, header.kid, jws)
-    if (signed !== undefined) return signed
+    const key = keys.cached(header.alg, header.kid, Date.now())
+    const signed = key !== undefined ? verifyJwsSignature(header.alg, key, jws) : resolveAndVerify(header.alg, header.kid, jws)
+    return signed.then((ok) => ok === true ? afterSignature(jws, header.kid) : ok === false ? 'invalid' : ok)
+  }
+
+  async function resolveAndVerify (alg: string, kid: string, jws: CompactJws): Promise<boolean | InactiveReason> {
+    let key
+    try {
+      key = await keys.resolve(alg, kid)
+    } catch (err) {
+      // The JWKS could not be fetched: we cannot tell, so we refuse — but not as "invalid".
+      return err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError) ? 'feed_unavailable' : 'invalid'
+    }
+    return await verifyJwsSignature(alg, key, jws)
+  }
+
+  function afterSignature (jws: CompactJws, kid: string): CachedToken | InactiveReason {
     // The key may have been removed while its signature was being checked.
-    if (view.isKeyRemoved(header.kid)) return 'invalid'
+    if (view.isKeyRemoved(kid)) return 'invalid'
     const refused = timeAndShapeCheck(jws.payload, expected, Math.floor(Date.now() / 1000))
     if (refused !== undefined) return refused
     const claims = jws.payload as AccessTokenClaims
-    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')), kid: header.kid }
-  }
-
-  async function checkSignature (alg: string, kid: string, jws: CompactJws): Promise<InactiveReason | undefined> {
-    let key = keys.cached(alg, kid, Date.now())
-    if (key === undefined) {
-      try {
-        key = await keys.resolve(alg, kid)
-      } catch (err) {
-        // The JWKS could not be fetched: we cannot tell, so we refuse — but not as "invalid".
-        return err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError) ? 'feed_unavailable' : 'invalid'
-      }
-    }
-    return await verifyJwsSignature(alg, key, jws) ? undefined : 'invalid'
+    return { claims, scopes: new Set(claims.scope.split(' ').filter((s) => s !== '')), kid }
   }
 
   // The view is too old: docs/reference/verifier.md says refuse, or ask the server (which is strictly consistent).
@@ -230,18 +234,22 @@ export async function createVerifier (options: VerifierOptions): Promise<Verifie
     return { active: true, claims }
   }
 
-  async function verifySlowly (token: string, scopes: string[] | undefined, known: CachedToken | undefined): Promise<VerifyResult> {
-    let entry = known
-    if (entry === undefined) {
-      const checked = await verifyFirstSight(token)
-      if (typeof checked === 'string') return inactive(checked)
-      entry = checked
-      cache.set(token, entry)
-    }
+  /** A first sight, or a re-check that must ask the server because the view is too old. */
+  function verifySlowly (token: string, scopes: string[] | undefined, known: CachedToken | undefined): Promise<VerifyResult> {
+    if (known !== undefined) return Promise.resolve(finish(token, known, scopes))
+    const checked = verifyFirstSight(token)
+    if (typeof checked === 'string') return Promise.resolve(inactive(checked))
+    return checked.then((entry) => {
+      if (typeof entry === 'string') return inactive(entry)
+      cache.offer(token, entry)
+      return finish(token, entry, scopes)
+    })
+  }
+
+  function finish (token: string, entry: CachedToken, scopes: string[] | undefined): VerifyResult | Promise<VerifyResult> {
     const result = recheck(token, entry, scopes, false)
     if (result !== 'introspect') return result
-    const answer = await introspect(token)
-    return answer ?? recheck(token, entry, scopes, true) as VerifyResult
+    return introspect(token).then((answer) => answer ?? recheck(token, entry, scopes, true) as VerifyResult)
   }
 
   return {

@@ -8,6 +8,13 @@
 // the previous old one is dropped whole. So at most `maxEntries` tokens are held, a token used within
 // the last `maxEntries / 2` insertions always stays, and an expired entry is dropped when it is next
 // looked up (verify answers `expired` and deletes it) or with its generation.
+//
+// Admission (`offer`): a token is kept from its SECOND verification on, as a TinyLFU "doorkeeper" does.
+// Keeping every token on first sight made a stream of one-off tokens (a CI job's, an agent's single call)
+// cost the verifier the GC of thousands of retained claims objects — the whole gap between it and a bare
+// crypto.verify (docs/performance.md); a token used many times pays one extra signature check in its life.
+// The doorkeeper remembers a 30-bit fingerprint of the signature, not the token: a collision only admits a
+// token early, and what is admitted is still the exact string that was verified.
 import type { AccessTokenClaims } from './claims.js'
 
 /** A verified token: its claims, its scopes as a set, and the `kid` of the key that signed it. */
@@ -16,10 +23,25 @@ export interface CachedToken { claims: AccessTokenClaims, scopes: Set<string>, k
 export class TokenCache {
   #young = new Map<string, CachedToken>()
   #old = new Map<string, CachedToken>()
+  /** Fingerprints of tokens verified once and not kept (yet). */
+  #seen = new Set<number>()
   readonly #half: number
 
   constructor (private readonly maxEntries: number) {
     this.#half = Math.max(1, Math.floor(maxEntries / 2))
+  }
+
+  /** Keeps a verified token if it was verified before (recently); otherwise only remembers that it was. */
+  offer (token: string, entry: CachedToken): void {
+    if (this.maxEntries <= 0) return
+    const print = fingerprint(token)
+    if (this.#seen.has(print)) {
+      this.#seen.delete(print)
+      this.#add(token, entry)
+      return
+    }
+    if (this.#seen.size >= this.maxEntries) this.#seen.clear()
+    this.#seen.add(print)
   }
 
   get (token: string): CachedToken | undefined {
@@ -30,6 +52,7 @@ export class TokenCache {
     return old
   }
 
+  /** Keeps the token now, whether seen before or not. */
   set (token: string, entry: CachedToken): void {
     if (this.maxEntries <= 0) return
     this.#add(token, entry)
@@ -61,4 +84,14 @@ export class TokenCache {
       this.#young = new Map()
     }
   }
+}
+
+/**
+ * 30 bits (a small integer, stored without allocation) of FNV-1a over the last characters of the
+ * signature segment, which for a real signature are random.
+ */
+function fingerprint (token: string): number {
+  let h = 0x811c9dc5
+  for (let i = Math.max(0, token.length - 8); i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193)
+  return h & 0x3fffffff
 }
