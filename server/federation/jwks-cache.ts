@@ -7,14 +7,15 @@
 // not retried for that long either, so a dead platform is not hammered. Keys past their freshness are still
 // used for `staleIfErrorS` while the platform cannot be reached; after that — or with no keys at all —
 // the request gets 503 temporarily_unavailable.
-import { importJWK, type JWK, type CryptoKey, type KeyObject } from 'jose'
+import type { KeyObject } from 'node:crypto'
+import type { JWK } from 'jose'
 import { TemporarilyUnavailable } from '../errors.js'
 import { discoverJwksUri } from './discovery.js'
 import { AssertionRejected } from './errors.js'
 import { fetchJson, type FetchedJson } from './safe-fetch.js'
+import { verificationKey } from './signature.js'
 
 export interface KeySource { issuer: string, jwks_uri: string | null }
-export type VerificationKey = CryptoKey | KeyObject
 
 export interface JwksCacheOptions {
   minTtlS: number
@@ -70,7 +71,7 @@ function fits (jwk: JWK, alg: string, kid: string | undefined): boolean {
 
 export class JwksCache {
   readonly #entries = new Map<string, Entry>()
-  readonly #imported = new WeakMap<JWK, Map<string, Promise<VerificationKey>>>()
+  readonly #imported = new WeakMap<JWK, Map<string, KeyObject | undefined | Error>>()
   readonly #options: JwksCacheOptions
 
   constructor (options: Partial<JwksCacheOptions> = {}) {
@@ -81,7 +82,7 @@ export class JwksCache {
    * The keys of `source` that may have signed a JWS with this header: by kid when it has one. Throws
    * AssertionRejected when the (fresh) JWKS has no such key, TemporarilyUnavailable when no keys can be had.
    */
-  async keysFor (source: KeySource, alg: string, kid: string | undefined): Promise<VerificationKey[]> {
+  async keysFor (source: KeySource, alg: string, kid: string | undefined): Promise<KeyObject[]> {
     const entry = this.#entry(source)
     // Keys this very call (or the fetch it joined) brought in are usable whatever their lifetime.
     let fetched = false
@@ -95,7 +96,9 @@ export class JwksCache {
     }
     if (usable() === undefined) throw new TemporarilyUnavailable({ cause: `keys of ${source.issuer} cannot be fetched` })
     if (found.length === 0) throw new AssertionRejected('no key of the trust jwks matches the assertion kid and alg')
-    return await Promise.all(found.map(async (jwk) => await this.#import(jwk, alg)))
+    const keys = found.map((jwk) => this.#import(jwk, alg))
+    if (keys.some((key) => key === undefined)) throw new AssertionRejected('a key of the trust jwks cannot verify the assertion alg')
+    return keys as KeyObject[]
   }
 
   /** Forgets every cached key set (tests; a process that wants to drop everything). */
@@ -138,28 +141,23 @@ export class JwksCache {
     return { keys: keys.filter((k): k is JWK => typeof k === 'object' && k !== null && typeof (k as JWK).kty === 'string'), ttlS }
   }
 
-  async #import (jwk: JWK, alg: string): Promise<VerificationKey> {
+  /** The JWK as a KeyObject for `alg` (undefined when it cannot verify it), imported once per key set. */
+  #import (jwk: JWK, alg: string): KeyObject | undefined {
     let byAlg = this.#imported.get(jwk)
     if (byAlg === undefined) {
       byAlg = new Map()
       this.#imported.set(jwk, byAlg)
     }
     let key = byAlg.get(alg)
-    if (key === undefined) {
-      // Public members only: whatever else the platform put in its JWKS plays no part.
-      const publicJwk: Record<string, string> = {}
-      for (const member of ['kty', 'crv', 'x', 'y', 'n', 'e'] as const) {
-        const value = jwk[member]
-        if (typeof value === 'string') publicJwk[member] = value
+    if (!byAlg.has(alg)) {
+      try {
+        key = verificationKey(jwk as Record<string, unknown>, alg)
+      } catch (err) {
+        key = err instanceof Error ? err : new Error(String(err))
       }
-      key = importJWK(publicJwk as JWK, alg) as Promise<VerificationKey>
-      key.catch(() => {})
       byAlg.set(alg, key)
     }
-    try {
-      return await key
-    } catch (err) {
-      throw new AssertionRejected('a key of the trust jwks cannot be imported', { cause: err })
-    }
+    if (key instanceof Error) throw new AssertionRejected('a key of the trust jwks cannot be imported', { cause: key })
+    return key
   }
 }
