@@ -24,6 +24,7 @@ const BUDGET: Array<[string, (fn: string, url: string) => boolean]> = [
   ['signing (ES256, JWS encoding)', (fn, url) => /^(signJwt|lowS|b64url)$/.test(fn) && url.includes('/keys/')],
   ['token digest (SHA-256 of the token)', (fn) => fn === 'tokenDigest'],
   ['client auth (secret HMAC, credential match)', (fn, url) => (fn === 'hashSecret' && url.includes('/keys/')) || /\/server\/oauth\/(client-auth|client-assertion|safe-text|throttle)\.js/.test(url)],
+  ['platform assertion (RS256 verify in jose, trust and claim checks)', (_fn, url) => url.includes('/server/federation/') || url.includes('node_modules/jose/')],
   ['SQL + pg protocol (driver, Kysely, grouping)', (fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-[a-z]+|kysely)\//.test(url) || url.includes('/store/')],
   ['logging (pino)', (_fn, url) => /node_modules\/(pino|sonic-boom|thread-stream)\//.test(url)],
   ['metrics (prom-client)', (fn, url) => url.includes('node_modules/prom-client/') || fn === 'observeLatency'],

@@ -38,21 +38,42 @@ async function seedFederation (dep: TallyDeployment, issuer: string, audience: s
   await dep.admin.query('analyze credentials')
 }
 
-export async function benchJwtBearer (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
+/**
+ * Starts the platform, seeds the trust and credentials (once per deployment) and returns the jwt-bearer
+ * requests, rotating over WORKLOADS workloads; probes one first. `close` stops the platform.
+ */
+export async function jwtBearerRequests (tally: Server, dep: TallyDeployment): Promise<{ next: () => BenchRequest, close: () => void }> {
   const platform = await startPlatform()
   try {
-    await seedFederation(dep, platform.issuer, tally.url)
+    if (!seeded.has(dep.schema)) { await seedFederation(dep, platform.issuer, tally.url); seeded.add(dep.schema) } else await repointTrust(dep, platform.issuer, tally.url)
     const bodies = await Promise.all(Array.from({ length: WORKLOADS }, async (_v, i) =>
       `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:jwt-bearer')}&scope=read%20write&resource=${encodeURIComponent(JWT_RESOURCE)}&assertion=${await platform.sign(`system:serviceaccount:bench:${clientId(i)}`, tally.url)}`))
     const probe = await fetch(`${tally.url}/token`, { method: 'POST', headers: { 'content-type': FORM }, body: bodies[0] })
     if (probe.status !== 200) throw new Error(`jwt-bearer probe: ${probe.status} ${await probe.text()}`)
     let n = 0
-    const jwtBearer = (): BenchRequest => ({ path: '/token', headers: { 'content-type': FORM }, body: bodies[n++ % bodies.length] as string })
+    return { next: () => ({ path: '/token', headers: { 'content-type': FORM }, body: bodies[n++ % bodies.length] as string }), close: platform.close }
+  } catch (err) {
+    platform.close()
+    throw err
+  }
+}
+
+const seeded = new Set<string>()
+
+/** A second platform (another port, another key) or Tally for a deployment seeded before: the trust follows them. */
+async function repointTrust (dep: TallyDeployment, issuer: string, audience: string): Promise<void> {
+  await dep.admin.query('update trusts set issuer = $1, jwks_uri = $2, audience = $3', [issuer, `${issuer}/jwks`, audience])
+  await dep.admin.query('update credentials set issuer = $1 where type = \'federated\'', [issuer])
+}
+
+export async function benchJwtBearer (tally: Server, dep: TallyDeployment): Promise<JwtBearerRow[]> {
+  const { next, close } = await jwtBearerRequests(tally, dep)
+  try {
     return await alternateGrants(tally, dep,
       [{ grant: 'client_credentials (client_secret_basic)', runs: [] }, { grant: 'jwt-bearer (RS256 platform token)', runs: [] }],
-      [tokenRequests(WORKLOADS), jwtBearer], 3)
+      [tokenRequests(WORKLOADS), next], 3)
   } finally {
-    platform.close()
+    close()
   }
 }
 

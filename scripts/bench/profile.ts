@@ -8,6 +8,7 @@ import { introspectOnce, introspectRequests, issueTokens, tokenRequests } from '
 import { ROOT, tempDir } from './servers.js'
 import { log, type Settings } from './settings.js'
 import { exchangeRequests } from './token-exchange.js'
+import { jwtBearerRequests } from './jwt-bearer.js'
 import { backendPids, startTally, type TallyDeployment } from './tally.js'
 
 export interface ProfileResult {
@@ -26,7 +27,7 @@ const INTERESTING = /^(signJwt|authenticateCallerAndReadToken|decideExchange|che
 
 export async function runProfile (dep: TallyDeployment, settings: Settings): Promise<ProfileResult[]> {
   const out: ProfileResult[] = []
-  const endpoints = ['/token', '/introspect', ...(settings.tokenExchange ? ['/token (token exchange)'] : [])]
+  const endpoints = ['/token', '/introspect', ...(settings.jwtBearer ? ['/token (jwt-bearer)'] : []), ...(settings.tokenExchange ? ['/token (token exchange)'] : [])]
   for (const endpoint of endpoints) {
     const dir = tempDir('tally-bench-prof-')
     const queryLog = join(dir, 'queries.json')
@@ -34,9 +35,12 @@ export async function runProfile (dep: TallyDeployment, settings: Settings): Pro
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--require', join(ROOT, 'scripts', 'bench', 'count-queries.cjs')],
       env: { BENCH_QUERY_LOG: queryLog }
     })
+    let closePlatform = (): void => {}
     try {
       let next: () => BenchRequest
-      if (endpoint === '/token') {
+      if (endpoint === '/token (jwt-bearer)') {
+        ({ next, close: closePlatform } = await jwtBearerRequests(tally, dep))
+      } else if (endpoint === '/token') {
         next = tokenRequests(settings.clients)
       } else if (endpoint === '/token (token exchange)') {
         next = await exchangeRequests(tally, dep)
@@ -87,6 +91,7 @@ export async function runProfile (dep: TallyDeployment, settings: Settings): Pro
       }
       out.push({ endpoint, run, queriesPerRequest, summary, text: lines.join('\n') })
     } finally {
+      closePlatform()
       await tally.stop()
     }
   }

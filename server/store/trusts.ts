@@ -2,6 +2,7 @@
 // instances share one Postgres, and removing a trust must stop every instance at once.
 import { sql } from 'kysely'
 import type { Db, TrustRow } from './database.js'
+import { isDatabaseUnavailable } from '../db-errors.js'
 import { isUuid } from './identities.js'
 
 export interface TrustChange {
@@ -139,11 +140,17 @@ export class TrustLoader {
 
   #flush (): void {
     this.#scheduled = false
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH)
-      LOOKUP(batch.map((p) => p.issuer), batch.map((p) => p.subject)).execute(this.db).then(({ rows }) => {
-        batch.forEach((p, i) => { p.resolve(toLookup(rows[i])) })
-      }, (err: unknown) => { for (const p of batch) p.reject(err) })
-    }
+    while (this.#queue.length > 0) this.#run(this.#queue.splice(0, MAX_BATCH))
+  }
+
+  // As in ClientLoader: a grouped statement that fails is retried member by member, so one request's
+  // failure stays its own; a database that is down fails them all at once (503), without retries.
+  #run (batch: Pending[]): void {
+    LOOKUP(batch.map((p) => p.issuer), batch.map((p) => p.subject)).execute(this.db).then(({ rows }) => {
+      batch.forEach((p, i) => { p.resolve(toLookup(rows[i])) })
+    }, (err: unknown) => {
+      if (batch.length === 1 || isDatabaseUnavailable(err)) for (const p of batch) p.reject(err)
+      else for (const p of batch) this.#run([p])
+    })
   }
 }

@@ -8,6 +8,7 @@ import { adminCall, adminToken, build, FORM_TYPE, ISSUER } from '../helper.js'
 import { createClient, createResource, expectStatus, grant } from '../support/admin.js'
 import { assertInvalidClient, assertion, assertionParams, introspectAs, postForm, someAddress, tokenFor, unsignedJwt } from '../support/oauth.js'
 import { ClientLoader } from '../../server/store/clients.js'
+import { TrustLoader } from '../../server/store/trusts.js'
 
 const app = await build(t)
 const admin = await adminToken(app)
@@ -100,6 +101,21 @@ t.test('when a grouped statement fails, each member is retried alone', async (t)
   const lookups = await Promise.all([loader.load(svc.clientId), loader.load(rs.clientId), loader.load('no-such-client')])
   t.equal(failed, 1, 'the grouped statement failed once')
   t.strictSame(lookups.map((l) => l.client?.clientId), [svc.clientId, rs.clientId, undefined], 'every member got its own answer')
+})
+
+t.test('when a grouped trust lookup fails, each member is retried alone', async (t) => {
+  let failed = 0
+  const db = app.tally.db.withPlugin({
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      if (failed === 0) { failed++; throw new Error('injected failure of the grouped statement') }
+      return args.result
+    }
+  })
+  const loader = new TrustLoader(db)
+  const lookups = await Promise.all(['https://a.example', 'https://b.example', 'https://c.example'].map(async (issuer) => await loader.load(issuer, 'sub')))
+  t.equal(failed, 1, 'the grouped statement failed once')
+  t.strictSame(lookups, Array(3).fill({ trust: undefined, candidates: [] }), 'every member got its own answer')
 })
 
 t.test('admin API: a NUL in a JSON string or a path segment is 400 naming the field', async (t) => {
