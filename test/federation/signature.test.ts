@@ -8,11 +8,28 @@ import { PLATFORM_ALGORITHMS, verificationKey, verifySignature } from '../../ser
 
 const payload = new TextEncoder().encode(JSON.stringify({ iss: 'https://platform.example', sub: 'system:serviceaccount:ci:deploy' }))
 
+// RSA key generation is slow (most of this file's time on Node 20): the six RS/PS algorithms share two
+// key pairs, kept as JWKs and imported for each algorithm (a WebCrypto key is bound to one).
+const pairs = new Map<string, Promise<Array<{ privateJwk: JWK, publicJwk: JWK }>>>()
+async function keyPairsFor (alg: string): Promise<Array<{ privateJwk: JWK, publicJwk: JWK }>> {
+  const kind = /^(RS|PS)/.test(alg) ? 'RSA' : alg
+  let found = pairs.get(kind)
+  if (found === undefined) {
+    const make = async (): Promise<{ privateJwk: JWK, publicJwk: JWK }> => {
+      const pair = await generateKeyPair(kind === 'RSA' ? 'RS256' : alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined, extractable: true })
+      return { privateJwk: await exportJWK(pair.privateKey), publicJwk: await exportJWK(pair.publicKey) }
+    }
+    found = Promise.all([make(), make()])
+    pairs.set(kind, found)
+  }
+  return await found
+}
+
 async function jwsFor (alg: string): Promise<{ jws: string, jwk: JWK, otherJwk: JWK }> {
-  const pair = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined, extractable: true })
-  const other = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined, extractable: true })
-  const jws = await new CompactSign(payload).setProtectedHeader({ alg }).sign(pair.privateKey)
-  return { jws, jwk: await exportJWK(pair.publicKey), otherJwk: await exportJWK(other.publicKey) }
+  const [pair, other] = await keyPairsFor(alg) as [{ privateJwk: JWK, publicJwk: JWK }, { privateJwk: JWK, publicJwk: JWK }]
+  const privateKey = await importJWK(pair.privateJwk, alg)
+  const jws = await new CompactSign(payload).setProtectedHeader({ alg }).sign(privateKey)
+  return { jws, jwk: pair.publicJwk, otherJwk: other.publicJwk }
 }
 
 const ours = async (alg: string, jwk: JWK, jws: string): Promise<boolean> => {
