@@ -13,7 +13,7 @@ import { TemporarilyUnavailable } from '../errors.js'
 import { discoverJwksUri } from './discovery.js'
 import { AssertionRejected } from './errors.js'
 import { fetchJson, type FetchedJson } from './safe-fetch.js'
-import { verificationKey } from './signature.js'
+import { jwkTypeFits, verificationKey } from './signature.js'
 
 export interface KeySource { issuer: string, jwks_uri: string | null }
 
@@ -45,24 +45,8 @@ interface Entry {
   inflight: Promise<boolean> | undefined
 }
 
-// RFC 7518 §3.1 / RFC 8037: which key type each accepted (asymmetric) alg needs.
-const KTY_OF_ALG: Record<string, { kty: string, crv?: string }> = {
-  ES256: { kty: 'EC', crv: 'P-256' },
-  ES384: { kty: 'EC', crv: 'P-384' },
-  ES512: { kty: 'EC', crv: 'P-521' },
-  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
-  Ed25519: { kty: 'OKP', crv: 'Ed25519' },
-  RS256: { kty: 'RSA' },
-  RS384: { kty: 'RSA' },
-  RS512: { kty: 'RSA' },
-  PS256: { kty: 'RSA' },
-  PS384: { kty: 'RSA' },
-  PS512: { kty: 'RSA' }
-}
-
 function fits (jwk: JWK, alg: string, kid: string | undefined): boolean {
-  const need = KTY_OF_ALG[alg]
-  if (need === undefined || jwk.kty !== need.kty || (need.crv !== undefined && jwk.crv !== need.crv)) return false
+  if (!jwkTypeFits(jwk, alg)) return false
   if (jwk.d !== undefined) return false // a private key published by mistake is never used
   if (jwk.use !== undefined && jwk.use !== 'sig') return false
   if (jwk.alg !== undefined && jwk.alg !== alg) return false
@@ -96,9 +80,11 @@ export class JwksCache {
     }
     if (usable() === undefined) throw new TemporarilyUnavailable({ cause: `keys of ${source.issuer} cannot be fetched` })
     if (found.length === 0) throw new AssertionRejected('no key of the trust jwks matches the assertion kid and alg')
-    const keys = found.map((jwk) => this.#import(jwk, alg))
-    if (keys.some((key) => key === undefined)) throw new AssertionRejected('a key of the trust jwks cannot verify the assertion alg')
-    return keys as KeyObject[]
+    // A key that cannot verify the alg (an RSA modulus under 2048 bits, say) is skipped, as a failed
+    // verification with it was before; none left is a rejection.
+    const keys = found.map((jwk) => this.#import(jwk, alg)).filter((key): key is KeyObject => key !== undefined)
+    if (keys.length === 0) throw new AssertionRejected('no key of the trust jwks can verify the assertion alg')
+    return keys
   }
 
   /** Forgets every cached key set (tests; a process that wants to drop everything). */

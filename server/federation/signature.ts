@@ -1,10 +1,12 @@
 // The signature of a platform's JWS (RFC 7515 §5.2) checked with node:crypto and a KeyObject, for the
 // algorithms a trust may use (RFC 7518 §3.3–3.5, RFC 8037 §3.1). jose's compactVerify did this through
-// WebCrypto, whose per-call algorithm normalisation cost the jwt-bearer grant ~40 µs of event-loop time per
-// token (docs/performance.md); the callback form of crypto.verify runs the check itself on libuv's pool.
+// WebCrypto; under the profiler this step fell from 80 to 54 µs of event-loop time per jwt-bearer token
+// (docs/performance.md). The callback form of crypto.verify runs the check itself on libuv's pool.
 import { constants, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto'
 
 interface AlgSpec {
+  /** The JWK a key must be to verify this alg (RFC 7518 §6, RFC 8037 §2). */
+  jwk: { kty: string, crv?: string }
   hash: string | null
   /** node:crypto's asymmetricKeyType the key must have. */
   keyType: 'rsa' | 'ec' | 'ed25519'
@@ -15,17 +17,17 @@ interface AlgSpec {
 }
 
 const ALGS: Record<string, AlgSpec> = {
-  RS256: { hash: 'sha256', keyType: 'rsa' },
-  RS384: { hash: 'sha384', keyType: 'rsa' },
-  RS512: { hash: 'sha512', keyType: 'rsa' },
-  PS256: { hash: 'sha256', keyType: 'rsa', pss: true },
-  PS384: { hash: 'sha384', keyType: 'rsa', pss: true },
-  PS512: { hash: 'sha512', keyType: 'rsa', pss: true },
-  ES256: { hash: 'sha256', keyType: 'ec', curve: 'prime256v1', signatureBytes: 64 },
-  ES384: { hash: 'sha384', keyType: 'ec', curve: 'secp384r1', signatureBytes: 96 },
-  ES512: { hash: 'sha512', keyType: 'ec', curve: 'secp521r1', signatureBytes: 132 },
-  EdDSA: { hash: null, keyType: 'ed25519' },
-  Ed25519: { hash: null, keyType: 'ed25519' }
+  RS256: { jwk: { kty: 'RSA' }, hash: 'sha256', keyType: 'rsa' },
+  RS384: { jwk: { kty: 'RSA' }, hash: 'sha384', keyType: 'rsa' },
+  RS512: { jwk: { kty: 'RSA' }, hash: 'sha512', keyType: 'rsa' },
+  PS256: { jwk: { kty: 'RSA' }, hash: 'sha256', keyType: 'rsa', pss: true },
+  PS384: { jwk: { kty: 'RSA' }, hash: 'sha384', keyType: 'rsa', pss: true },
+  PS512: { jwk: { kty: 'RSA' }, hash: 'sha512', keyType: 'rsa', pss: true },
+  ES256: { jwk: { kty: 'EC', crv: 'P-256' }, hash: 'sha256', keyType: 'ec', curve: 'prime256v1', signatureBytes: 64 },
+  ES384: { jwk: { kty: 'EC', crv: 'P-384' }, hash: 'sha384', keyType: 'ec', curve: 'secp384r1', signatureBytes: 96 },
+  ES512: { jwk: { kty: 'EC', crv: 'P-521' }, hash: 'sha512', keyType: 'ec', curve: 'secp521r1', signatureBytes: 132 },
+  EdDSA: { jwk: { kty: 'OKP', crv: 'Ed25519' }, hash: null, keyType: 'ed25519' },
+  Ed25519: { jwk: { kty: 'OKP', crv: 'Ed25519' }, hash: null, keyType: 'ed25519' }
 }
 
 // RFC 7518 §3.3 and §3.5: RSA keys of 2048 bits or more.
@@ -33,6 +35,12 @@ const MIN_RSA_BITS = 2048
 
 /** The algorithms a platform key may verify. */
 export const PLATFORM_ALGORITHMS = Object.keys(ALGS)
+
+/** Is the JWK of the type and curve `alg` needs? (A first filter on the JWKS; verificationKey checks the key itself.) */
+export function jwkTypeFits (jwk: { kty?: unknown, crv?: unknown }, alg: string): boolean {
+  const need = ALGS[alg]?.jwk
+  return need !== undefined && jwk.kty === need.kty && (need.crv === undefined || jwk.crv === need.crv)
+}
 
 /**
  * A KeyObject for a public JWK that can verify `alg`, or undefined (wrong key type or curve, an RSA modulus

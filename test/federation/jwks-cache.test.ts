@@ -124,3 +124,17 @@ t.test('keys needed and not to be had: 503 temporarily_unavailable with Retry-Af
   }) })
   t.strictSame([asClient.statusCode, asClient.json().error], [503, 'temporarily_unavailable'])
 })
+
+t.test('a key that cannot verify the alg is skipped; with none left the assertion is rejected', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const rsa = (bits: number): Record<string, unknown> => ({ ...generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ format: 'jwk' }), use: 'sig' })
+  const weak = rsa(1024)
+  const strong = rsa(2048)
+  const k8s = await startLocalIssuer(t)
+  let keys = [weak, strong]
+  k8s.override('/jwks', (res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ keys })) })
+  const found = await new JwksCache().keysFor(source(k8s.issuer, k8s.jwksUri), 'RS256', undefined)
+  t.strictSame(found.map((k) => k.asymmetricKeyDetails?.modulusLength), [2048], 'the 1024-bit key is skipped, the 2048-bit one kept')
+  keys = [weak]
+  await t.rejects(new JwksCache().keysFor(source(k8s.issuer, k8s.jwksUri), 'RS256', undefined), new AssertionRejected('no key of the trust jwks can verify the assertion alg'))
+})
