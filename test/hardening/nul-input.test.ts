@@ -87,8 +87,8 @@ t.test('an attacker sending Basic %00:x beside honest clients fails only itself'
   t.strictSame([...attackerStatuses].filter((s) => s !== 401 && s !== 429), [], 'the attacker gets 401 (or 429), never a 5xx')
 })
 
-t.test('when a grouped statement fails, each member is retried alone', async (t) => {
-  // Fault injection on a real database: the first statement carrying more than one member fails.
+/** Fault injection on a real database: the first statement (the grouped one) fails, every later one runs. */
+function failingFirstStatement (): { db: typeof app.tally.db, failures: () => number } {
   let failed = 0
   const db = app.tally.db.withPlugin({
     transformQuery: (args) => args.node,
@@ -97,24 +97,22 @@ t.test('when a grouped statement fails, each member is retried alone', async (t)
       return args.result
     }
   })
+  return { db, failures: () => failed }
+}
+
+t.test('when a grouped statement fails, each member is retried alone', async (t) => {
+  const { db, failures } = failingFirstStatement()
   const loader = new ClientLoader(db)
   const lookups = await Promise.all([loader.load(svc.clientId), loader.load(rs.clientId), loader.load('no-such-client')])
-  t.equal(failed, 1, 'the grouped statement failed once')
+  t.equal(failures(), 1, 'the grouped statement failed once')
   t.strictSame(lookups.map((l) => l.client?.clientId), [svc.clientId, rs.clientId, undefined], 'every member got its own answer')
 })
 
 t.test('when a grouped trust lookup fails, each member is retried alone', async (t) => {
-  let failed = 0
-  const db = app.tally.db.withPlugin({
-    transformQuery: (args) => args.node,
-    transformResult: async (args) => {
-      if (failed === 0) { failed++; throw new Error('injected failure of the grouped statement') }
-      return args.result
-    }
-  })
+  const { db, failures } = failingFirstStatement()
   const loader = new TrustLoader(db)
   const lookups = await Promise.all(['https://a.example', 'https://b.example', 'https://c.example'].map(async (issuer) => await loader.load(issuer, 'sub')))
-  t.equal(failed, 1, 'the grouped statement failed once')
+  t.equal(failures(), 1, 'the grouped statement failed once')
   t.strictSame(lookups, Array(3).fill({ trust: undefined, candidates: [] }), 'every member got its own answer')
 })
 
