@@ -4,7 +4,7 @@
 // a plain client_credentials request, and JWT segments decoded or encoded by hand. What tests make
 // through these lives in support/: admin.ts (resources, identities, entitlements), oauth.ts (the OAuth
 // endpoints), instances.ts (listening instances, the feed fixture), wait.ts (waiting on a condition).
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -14,7 +14,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../server/app.js'
 import { loadConfig, type Config } from '../server/config.js'
 import { openStore, type Store } from '../server/store/database.js'
-import { migratedPGliteDump } from './support/pglite-template.js'
+import { migratedDataDir } from './support/pglite-template.js'
 
 export const ADMIN_SECRET = 'tly_test-bootstrap-admin-secret-0123456789abcdef'
 export const KEK = Buffer.alloc(32, 7).toString('base64')
@@ -55,16 +55,20 @@ export async function privateSchemaUrl (t: Teardown, baseUrl: string): Promise<s
 const stores = new WeakMap<object, { store: Store, databaseUrl: string | undefined }>()
 
 /**
- * One database per test file, pass the file's top-level `t`: on Postgres a private schema, on PGlite an
- * in-memory database loaded from the migrated template (support/pglite-template.ts), so files stay
- * independent and none runs initdb.
+ * One database per test file, pass the file's top-level `t`: on Postgres a private schema, on PGlite a
+ * copy of the migrated template (support/pglite-template.ts) in a DATA_DIR of the file's own, so files
+ * stay independent and none runs initdb.
  */
 export async function sharedStore (t: Teardown & object): Promise<{ store: Store, databaseUrl: string | undefined }> {
   const existing = stores.get(t)
   if (existing !== undefined) return existing
   const databaseUrl = process.env.DATABASE_URL !== undefined ? await privateSchemaUrl(t, process.env.DATABASE_URL) : undefined
-  const store = await openStore({ databaseUrl, dataDir: 'memory://', ...(databaseUrl === undefined && { pgliteDataDump: await migratedPGliteDump() }) })
-  t.teardown(() => store.close())
+  const dataDir = databaseUrl === undefined ? await migratedDataDir() : 'memory://'
+  const store = await openStore({ databaseUrl, dataDir })
+  t.teardown(async () => {
+    await store.close()
+    if (databaseUrl === undefined) rmSync(dataDir, { recursive: true, force: true })
+  })
   const entry = { store, databaseUrl }
   stores.set(t, entry)
   return entry

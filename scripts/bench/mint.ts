@@ -3,7 +3,7 @@
 // Each copies the claims of a token Tally issued, with a new jti and iat, signed with Tally's current key
 // (loaded from the deployment's database with the server's own keystore code).
 import { randomUUID } from 'node:crypto'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect } from '../../server/store/kysely.js'
 import pg from 'pg'
 import { currentSigningKey, loadSigningKeys, signJwt } from '../../server/keys/keystore.js'
 import type { Database } from '../../server/store/database.js'

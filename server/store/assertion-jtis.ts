@@ -1,7 +1,7 @@
 // Client-assertion jtis already used (RFC 7523 §3, private_key_jwt): the primary key (identity_id, jti) of
 // used_assertions makes the first insert win and every replay fail, atomically, across every instance.
 // Contracts as in identities.ts.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 
 /**

@@ -1,7 +1,7 @@
 // The durable bootstrap marker (migration 2026_12_01_10_00_00): one row once the database has been
 // bootstrapped, written in the same transaction as the bootstrap admin. Also the bootstrap admin's rows.
 // Contracts as in identities.ts; every function runs in bootstrapAdmin's transaction, under lockBootstrap.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 
 /** Serialises concurrent first starts (two instances on one new database) inside their transactions. */

@@ -2,7 +2,7 @@
 // (shared with concurrent requests): the identity, its usable credentials, its unexpired entitlements with
 // their resources, and the resources it may introspect. The hot path of /token, /introspect and /revoke
 // starts here.
-import { sql, type RawBuilder } from 'kysely'
+import { sql, type RawBuilder } from './kysely.js'
 import type { Db } from './database.js'
 import { isDatabaseUnavailable } from '../db-errors.js'
 import { isClientId, isPlausibleKid } from '../oauth/safe-text.js'

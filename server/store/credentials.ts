@@ -1,6 +1,6 @@
 // Credentials in the admin API (docs/reference/concepts.md, admin-api.md): never the secret hash. The hot-path read of credentials for
 // client authentication is in clients.ts. Contracts as in identities.ts.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 
 /** The columns the admin API shows (never the secret hash). */

@@ -3,9 +3,9 @@
 // be passed in their place.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Kysely, PostgresDialect, sql, type ColumnType, type Generated, type Selectable } from 'kysely'
+import { Kysely, PostgresDialect, sql, type ColumnType, type Generated, type Selectable } from './kysely.js'
 import pg from 'pg'
-import { Migrator } from 'kysely'
+import { Migrator } from './kysely.js'
 import { migrationProvider } from '../../migrations/index.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { PreparingClient } from './prepared-client.js'
@@ -185,8 +185,6 @@ export interface StoreOptions {
   logger?: { warn: (obj: object, msg: string) => void }
   /** Pool size for node-postgres. */
   poolMax?: number
-  /** PGlite only: start from this dump of a data directory (`dumpDataDir`) instead of running initdb. */
-  pgliteDataDump?: Blob
 }
 
 // node-postgres waits forever for a connection by default; these bound every wait (docs/reference/errors.md: never a hang).
@@ -196,7 +194,7 @@ const STATEMENT_TIMEOUT_MS = 5000
 export async function openStore (options: StoreOptions): Promise<Store> {
   return options.databaseUrl !== undefined
     ? openPostgres(options.databaseUrl, options)
-    : await openPGlite(options.dataDir, options.pgliteDataDump)
+    : await openPGlite(options.dataDir)
 }
 
 function openPostgres (connectionString: string, options: StoreOptions): Store {
@@ -221,11 +219,11 @@ function openPostgres (connectionString: string, options: StoreOptions): Store {
   return { db, engine: 'postgres', connectionString, close: async () => { await db.destroy() } }
 }
 
-async function openPGlite (dataDir: string, loadDataDir: Blob | undefined): Promise<Store> {
+async function openPGlite (dataDir: string): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite')
   let pglite
   if (dataDir === 'memory://') {
-    pglite = await PGlite.create('memory://', loadDataDir !== undefined ? { loadDataDir } : {})
+    pglite = await PGlite.create('memory://')
   } else {
     const dir = join(dataDir, 'pglite')
     mkdirSync(dir, { recursive: true, mode: 0o700 })

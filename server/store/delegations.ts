@@ -1,6 +1,6 @@
 // Delegations (docs/reference/delegation.md) and the sessions of tokens exchanged under them (RFC 8693). Every statement that
 // touches the delegations table or the chain columns of sessions lives here.
-import { sql, type RawBuilder } from 'kysely'
+import { sql, type RawBuilder } from './kysely.js'
 import type { Db } from './database.js'
 import { isDatabaseUnavailable } from '../db-errors.js'
 

@@ -1,6 +1,6 @@
 // Entitlements (docs/reference/concepts.md, admin-api.md): identity × resource × scopes, conditions, expiry. Contracts as in identities.ts.
 // Writers follow commitChange's lock order: the resource (share or update), then the identity, then these rows.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Holding } from '../entitlements/narrowing.js'
 import type { Db } from './database.js'
 

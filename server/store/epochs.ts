@@ -7,7 +7,7 @@
 // Postgres a sequence value is taken at insert, not at commit). NOTIFY is transactional, so listeners hear
 // of an event only once it is committed.
 import { EventEmitter } from 'node:events'
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 import { scopedChannel } from './listener.js'
 

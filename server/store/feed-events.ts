@@ -1,6 +1,6 @@
 // Reads and purge of the epoch feed's table (docs/reference/epoch-feed.md; the write side is store/epochs.ts).
 // Each read is ONE statement, so everything it returns comes from one MVCC snapshot. Contracts as in identities.ts.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 
 /** A feed event as the page query returns it (bigints may come back as strings). */

@@ -1,7 +1,7 @@
 // Identities (docs/reference/concepts.md, admin-api.md): an identity is named by its UUID or by its client_id. Contracts in the style of
 // fosite's storage interfaces: what each function reads, what it locks, what consistency it gives. All take
 // `db` first so a transaction can be passed in; "locks" means row locks held until that transaction ends.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db, IdentityRow } from './database.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

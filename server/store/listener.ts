@@ -3,7 +3,7 @@
 // lost; onConnected tells the user to re-read what it may have missed (the feed polls the table while the
 // listener is down), so a lost NOTIFY delays a change but never loses it. PGlite runs in this process and
 // cannot lose its connection, so the store's own listen() serves.
-import { sql, type RawBuilder } from 'kysely'
+import { sql, type RawBuilder } from './kysely.js'
 import pg from 'pg'
 import type { Store } from './database.js'
 

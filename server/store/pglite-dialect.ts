@@ -5,7 +5,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import {
   CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler,
   type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult, type TransactionSettings
-} from 'kysely'
+} from './kysely.js'
 
 export class PGliteDialect implements Dialect {
   constructor (private readonly pglite: PGlite) {}

@@ -1,5 +1,5 @@
 // Resources (docs/reference/concepts.md, admin-api.md): named by UUID or by identifier; their introspectors. Contracts as in identities.ts.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db, ResourceRow } from './database.js'
 import { isUuid } from './identities.js'
 import { resourceKey } from '../entitlements/resource-identifier.js'

@@ -3,7 +3,7 @@
 // a flush is under way wait for the next flush, which inserts them all in one statement (one commit).
 // A row is inserted only while its signing key is usable: after an emergency removal, an instance whose
 // key ring has not reloaded yet must not hand out tokens of the removed key (issue 9 finding 11).
-import { sql, type Insertable } from 'kysely'
+import { sql, type Insertable } from './kysely.js'
 import { TemporarilyUnavailable } from '../errors.js'
 import type { Db, SessionTable } from './database.js'
 

@@ -1,6 +1,6 @@
 // Sessions: one row per issued token (written by SessionWriter), found by jti and revoked by jti.
 // Contracts as in identities.ts.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 import { sessionStateOf, type SessionState } from './clients.js'
 import { chainLiveOf } from './delegations.js'

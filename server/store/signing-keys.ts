@@ -1,7 +1,7 @@
 // Signing keys (server/keys/keystore.ts, rotation.ts): every instance shares them through this table; the
 // private part is stored only as ciphertext. Changes to the set of live keys take the key advisory lock
 // first, so instances that rotate or create the first key at once do so one at a time. Contracts as in identities.ts.
-import { sql, type Selectable } from 'kysely'
+import { sql, type Selectable } from './kysely.js'
 import type { Db, SigningKeyTable } from './database.js'
 import { scopedChannel } from './listener.js'
 

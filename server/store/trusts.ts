@@ -1,6 +1,6 @@
 // Trusts and federated credentials (docs/reference/federation.md). Trusts live in the database, never only in memory: several
 // instances share one Postgres, and removing a trust must stop every instance at once.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db, TrustRow } from './database.js'
 import { isDatabaseUnavailable } from '../db-errors.js'
 import { isUuid } from './identities.js'

@@ -6,7 +6,7 @@
 // jtis are UUIDv7, so the primary key is a time index — and reads take the newest of the rollup and the
 // sessions above its watermark. Reads are therefore exact; the rollup only bounds how many live sessions
 // a read looks at, and keeps usage after sessions are purged.
-import { sql } from 'kysely'
+import { sql } from './kysely.js'
 import type { Db } from './database.js'
 
 const ROLLUP_BATCH = 5000

@@ -3,8 +3,8 @@
 // commits. Whatever the interleaving, every token that was answered has its session row, and no token
 // that carries the epoch from before the revoke is ever active — at /introspect, nor as a later exchange's subject.
 // The last test commits the revoke between the grant's two steps (its authenticate, then its handler) on purpose.
-import t from 'tap'
-import { sql } from 'kysely'
+import t from '../support/tap.js'
+import { sql } from '../../server/store/kysely.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { adminCall, adminToken, build, decodePayload, requestToken } from '../helper.js'
 import { epochOf, expectStatus, type TestClient } from '../support/admin.js'

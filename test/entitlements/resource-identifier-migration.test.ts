@@ -1,7 +1,7 @@
 // The identifier_key migration on a database that already holds resources, two of them spellings of one
 // identifier: it must not fail, the first keeps the key, the later one stays reachable by its exact name.
-import t from 'tap'
-import { sql } from 'kysely'
+import t from '../support/tap.js'
+import { sql } from '../../server/store/kysely.js'
 import { migrateToLatest, openStore } from '../../server/store/database.js'
 import { findResource } from '../../server/store/resources.js'
 import * as migration from '../../migrations/2026_12_01_15_00_00_resource_identifier_key.js'

@@ -1,7 +1,7 @@
 // Issue 9 finding 8: bootstrap runs on a database that was never bootstrapped, and only there. A deleted
 // or disabled admin is never revived by a restart with TALLY_BOOTSTRAP_ADMIN_SECRET.
-import t from 'tap'
-import { sql } from 'kysely'
+import t from '../support/tap.js'
+import { sql } from '../../server/store/kysely.js'
 import { ADMIN_SECRET, build, requestToken } from '../helper.js'
 
 // Every app of this file opens the same database (the store is shared per top-level test): a restart.

@@ -2,9 +2,9 @@
 // same status, body and headers, on every method — and the decoy the unknown one's lookup reads in its
 // place (store/clients.ts: the live identity whose client_id follows it) never authenticates anything and
 // never leaves the database. Timing itself is measured by scripts/auth-timing.ts, not here (docs/security.md).
-import t from 'tap'
+import t from '../support/tap.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type { KyselyPlugin } from 'kysely'
+import type { KyselyPlugin } from '../../server/store/kysely.js'
 import { exportJWK, generateKeyPair } from 'jose'
 import { adminCall, adminToken, basic, build, FORM_TYPE, form, ISSUER } from '../helper.js'
 import { createClient, createResource, grant } from '../support/admin.js'

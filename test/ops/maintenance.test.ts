@@ -1,8 +1,8 @@
 // Purges (issue 6): expired sessions past retention, used assertion jtis past exp and feed events past
 // retention go, in batches; everything still needed stays — including the newest feed event.
-import t from 'tap'
+import t from '../support/tap.js'
 import { randomUUID } from 'node:crypto'
-import { sql } from 'kysely'
+import { sql } from '../../server/store/kysely.js'
 import { purgeExpired } from '../../server/maintenance/purge.js'
 import { adminCall, adminToken, build, decodePayload } from '../helper.js'
 

@@ -1,5 +1,5 @@
-import t from 'tap'
-import { sql } from 'kysely'
+import t from '../support/tap.js'
+import { sql } from '../../server/store/kysely.js'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { adminCall, ADMIN_SECRET, basic, decodePayload, form, FORM_TYPE, ISSUER, sharedStore } from '../helper.js'
 import { createClient } from '../support/admin.js'

@@ -1,8 +1,8 @@
 // Nothing secret is stored in clear (docs/reference/concepts.md, configuration.md; STYLE §5): client secrets only as keyed hashes, private
 // signing keys only as AES-256-GCM ciphertexts under TALLY_KEY_ENCRYPTION_KEY, tokens only as digests.
-import t from 'tap'
+import t from '../support/tap.js'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
-import { sql } from 'kysely'
+import { sql } from '../../server/store/kysely.js'
 import { adminCall, ADMIN_SECRET, adminToken, build, KEK } from '../helper.js'
 import { createClient, createResource, expectStatus } from '../support/admin.js'
 import { tokenFor } from '../support/oauth.js'

@@ -3,9 +3,9 @@
 // Checks: no 5xx (no deadlock or serialization failure reaches a client), and an end state some serial
 // order could give — no entitlement scope outside its resource's scopes, epochs that only go up and went
 // up at least once per acknowledged narrowing, an audit row per acknowledged change.
-import t from 'tap'
+import t from '../../support/tap.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { sql } from 'kysely'
+import { sql } from '../../../server/store/kysely.js'
 import { ADMIN_SECRET, adminCall, adminToken, basic, build, FORM_TYPE, form, requestToken, sharedStore, uniqueId } from '../../helper.js'
 import { createClient, expectStatus } from '../../support/admin.js'
 

@@ -1,7 +1,7 @@
 // The access review (docs/reference/review.md): usage recorded from the sessions /token writes anyway, kept beyond session
 // purges, shown on admin JSON; GET /admin/review lists what nobody used within `days`.
-import t from 'tap'
-import { sql } from 'kysely'
+import t from '../../support/tap.js'
+import { sql } from '../../../server/store/kysely.js'
 import { purgeExpired } from '../../../server/maintenance/purge.js'
 import { rollUpUsage } from '../../../server/store/usage.js'
 import { ADMIN_SECRET, adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken, testConfig } from '../../helper.js'
