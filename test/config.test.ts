@@ -1,6 +1,6 @@
 // docs/reference/configuration.md configuration: every bad value stops the process with one line naming the variable; the defaults
 // are the documented ones. docs/reference/operations.md health endpoints, and docs/reference/endpoints.md discovery and JWKS, which verifiers read without auth.
-import t from 'tap'
+import t from './support/tap.js'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -1,7 +1,7 @@
 // Two Tally instances on one Postgres, each with its own pool (docs/reference/endpoints.md "strictly consistent"): whatever
 // one instance acknowledges — a revocation, a narrowing change, a disable — the other's very next
 // introspection or admin bearer check reflects. Needs DATABASE_URL: PGlite cannot be shared.
-import t from 'tap'
+import t from './support/tap.js'
 import type { FastifyInstance } from 'fastify'
 import { generateKeyPair, exportJWK } from 'jose'
 import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, form, FORM_TYPE, sharedStore, testConfig } from './helper.js'

@@ -2,7 +2,8 @@
 // database with 503 temporarily_unavailable + Retry-After, quickly — never a hang, never active:true, never a
 // 200 for a revocation it could not store — and recovers by itself once Postgres is back. The test owns
 // its Postgres cluster, so it runs the same with or without DATABASE_URL.
-import t, { type Test } from 'tap'
+import type { Test } from 'tap'
+import t from './support/tap.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../server/app.js'
 import { ADMIN_SECRET, adminCall, adminToken, testConfig } from './helper.js'

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t from './support/tap.js'
 import { build, adminToken, decodePayload, decodeHeader } from './helper.js'
 
 t.test('bootstrap admin gets an admin token', async (t) => {

@@ -4,7 +4,7 @@
 // docs/console/ (the README's pictures) only when TALLY_UPDATE_SCREENSHOTS=1 asks, so an ordinary run leaves
 // the git tree clean; otherwise to a temporary directory, removed afterwards:
 //   TALLY_UPDATE_SCREENSHOTS=1 npx tap test/console/console.test.ts
-import t from 'tap'
+import t from '../support/tap.js'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,7 +1,7 @@
 // The token-exchange grant (RFC 8693, docs/reference/delegation.md): the two-hop chain subject → a → b, what the new tokens
 // carry, every error with its exact status and body, and that every party of the chain stays live at
 // /introspect: a bump of any party, a removed delegation, a revoked root, a disabled actor.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE } from '../helper.js'
 import { createClient, epochOf, expectStatus } from '../support/admin.js'
 import { introspection, tokenFor } from '../support/oauth.js'

@@ -2,7 +2,7 @@
 // workload with no secret exchanges a service's token; the result is capped by the assertion's exp, and
 // revoking the workload's federated credential (a bump of the actor) makes the derived token inactive.
 // An actor_token, when given, must be an active token of the authenticated client.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminCall, adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
 import { expectStatus } from '../support/admin.js'
 import { CLIENT_ASSERTION_TYPE, introspection, tokenFor } from '../support/oauth.js'

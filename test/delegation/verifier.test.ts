@@ -3,7 +3,7 @@
 // epoch feed. For the two-hop chain subject → a → b, each way a party loses access (a bump of each party,
 // each delegation removed, the root token revoked) makes the derived tokens inactive at /introspect at
 // once and stale (or revoked) in the verifier within the feed's bound.
-import t from 'tap'
+import t from '../support/tap.js'
 import * as client from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { createVerifier } from '../../packages/verifier/src/index.js'

@@ -1,6 +1,6 @@
 // commitChange (server/entitlements/change.ts): the change, its epoch bumps, feed events and audit row
 // commit together or not at all; a deadlocked or serialization-failed attempt is run again.
-import t from 'tap'
+import t from '../support/tap.js'
 import { commitChange } from '../../server/entitlements/change.js'
 import { migrateToLatest } from '../../server/store/database.js'
 import { insertIdentity } from '../../server/store/identities.js'

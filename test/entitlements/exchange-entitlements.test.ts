@@ -1,6 +1,6 @@
 // What one token exchange may carry (docs/reference/delegation.md, docs/decisions.md §32): request ∩ the subject's live
 // entitlements ∩ the holder→actor delegations ∩ every earlier delegation, the lifetime caps, and the refusals in order.
-import t from 'tap'
+import t from '../support/tap.js'
 import { decideExchange, type ExchangeFacts, type SubjectEntitlement } from '../../server/entitlements/exchange-entitlements.js'
 import type { LiveDelegation } from '../../server/store/delegations.js'
 

@@ -1,5 +1,5 @@
 // What an identity may hold (docs/reference/concepts.md "entitlement"), as a table.
-import t from 'tap'
+import t from '../support/tap.js'
 import { checkHoldable, type EntitlementInput } from '../../server/entitlements/holdable.js'
 import type { ResourceRow } from '../../server/store/database.js'
 

@@ -1,5 +1,5 @@
 // What counts as narrowing (docs/reference/concepts.md "epoch"), as a table.
-import t from 'tap'
+import t from '../support/tap.js'
 import { narrows, type Holding } from '../../server/entitlements/narrowing.js'
 
 const NOW = 1_800_000_000_000

@@ -1,6 +1,6 @@
 // RFC 3986 §6.2.2–6.2.3 equivalence of resource identifiers (docs/reference/endpoints.md): a table of spellings that name one
 // resource, and of spellings that stay distinct.
-import t from 'tap'
+import t from '../support/tap.js'
 import { equivalentResource, resourceKey } from '../../server/entitlements/resource-identifier.js'
 
 const same: Array<[string, string]> = [

@@ -1,5 +1,5 @@
 // Which entitlements a token request gets (docs/reference/endpoints.md): resource choice, scopes, lifetime caps, conditions.
-import t from 'tap'
+import t from '../support/tap.js'
 import { decideTokenEntitlements, type TokenRequestFacts } from '../../server/entitlements/token-entitlements.js'
 import type { ClientEntitlement } from '../../server/store/clients.js'
 

@@ -1,6 +1,6 @@
 // docs/reference/federation.md through RFC 7523 §2.2: a platform's token as client_assertion wherever private_key_jwt works —
 // /token (client_credentials), /introspect, /revoke and the epoch feed. Failures are §3's one invalid_client.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminToken, build, decodePayload, form, FORM_TYPE, ISSUER } from '../helper.js'
 import { createResource } from '../support/admin.js'
 import { assertInvalidClient, CLIENT_ASSERTION_TYPE } from '../support/oauth.js'

@@ -1,6 +1,6 @@
 // The pure parts of docs/reference/federation.md's context: claim paths (longest run of names that is a key wins), the flat
 // context (missing → left out, non-strings JSON-encoded), and conditions against it.
-import t from 'tap'
+import t from '../support/tap.js'
 import { buildContext, claimAt } from '../../server/federation/claims-context.js'
 import { conditionsHold, entitlementsForContext } from '../../server/entitlements/context.js'
 

@@ -1,7 +1,7 @@
 // Fetching platforms' keys (docs/reference/federation.md): discovery (OIDC, then RFC 8414), caching by HTTP headers within
 // bounds, single-flight, rate-limited refetch on an unknown kid, no redirects, bounded size and time, and
 // 503 + Retry-After when the keys are needed and cannot be had. Against a real HTTP issuer on 127.0.0.1.
-import t from 'tap'
+import t from '../support/tap.js'
 import { JwksCache } from '../../server/federation/jwks-cache.js'
 import { cacheLifetimeS, fetchableUrl, fetchJson } from '../../server/federation/safe-fetch.js'
 import { discoveryUrls } from '../../server/federation/discovery.js'

@@ -1,7 +1,7 @@
 // docs/reference/federation.md through the RFC 7523 §2.1 grant: a workload with no Tally secret presents its platform's token
 // (Kubernetes projected service-account tokens and GitHub Actions OIDC tokens, from a real local issuer
 // over HTTP) and gets a token carrying only the entitlements its live context satisfies.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, ISSUER } from '../helper.js'
 import { createClient, createResource, epochOf, expectStatus } from '../support/admin.js'
 import { assertInvalidClient, assertNoStore, introspection, unsignedJwt } from '../support/oauth.js'

@@ -1,7 +1,7 @@
 // Real third-party software as the platform: node-oidc-provider on 127.0.0.1, its OIDC discovery, its
 // JWKS and its RFC 9068 JWT access tokens (client_credentials with a resource indicator naming Tally),
 // presented to Tally in both RFC 7523 forms. Tally finds its keys by discovery alone.
-import t from 'tap'
+import t from '../support/tap.js'
 import { createServer } from 'node:http'
 import { generateKeyPairSync } from 'node:crypto'
 import Provider from 'oidc-provider'

@@ -2,7 +2,7 @@
 // as the reference: for every algorithm a trust may use, both accept the genuine JWS and both refuse a
 // tampered one, another key's, and the other padding; keys that cannot verify an alg are refused up front.
 import { generateKeyPairSync } from 'node:crypto'
-import t from 'tap'
+import t from '../support/tap.js'
 import { CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 import { PLATFORM_ALGORITHMS, verificationKey, verifySignature } from '../../server/federation/signature.js'
 

@@ -1,5 +1,5 @@
 // The federation admin API (docs/reference/federation.md with §5's conventions): /admin/trusts and federated credentials.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminCall, adminToken, build, ISSUER } from '../helper.js'
 import { createResource, epochEvents, epochOf, expectStatus } from '../support/admin.js'
 import { createTrust, createWorkload, jwtBearer } from './fixture.js'

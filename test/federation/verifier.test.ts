@@ -1,7 +1,7 @@
 // Removing a trust reaches verifiers through the epoch feed: a token minted from a platform's assertion is
 // active in the verifier library (which exposes its ctx), and stale within the feed's bound once the trust
 // is removed. Real port, real feed.
-import t from 'tap'
+import t from '../support/tap.js'
 import { createVerifier } from '../../packages/verifier/src/index.js'
 import { adminCall, ISSUER } from '../helper.js'
 import { expectStatus } from '../support/admin.js'

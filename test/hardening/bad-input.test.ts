@@ -1,5 +1,5 @@
 // The ugliest requests we could think of: each gets a clear 4xx with an OAuth error body, never a 5xx.
-import t from 'tap'
+import t from '../support/tap.js'
 import { SignJWT, generateKeyPair, exportJWK } from 'jose'
 import { adminCall, adminToken, basic, build, FORM_TYPE, requestToken, uniqueId } from '../helper.js'
 

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t from '../support/tap.js'
 import { ConfigError, loadConfig } from '../../server/config.js'
 import { KEK } from '../helper.js'
 

@@ -1,6 +1,6 @@
 // Issue 9 finding 10: query strings are logged without their values, and error descriptions never echo a
 // parameter name Tally does not know (it could be a misplaced secret).
-import t from 'tap'
+import t from '../support/tap.js'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { loggerOptions, redactUrl } from '../../server/logger.js'

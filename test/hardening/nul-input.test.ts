@@ -1,7 +1,7 @@
 // Issue 9 findings 1 and 9: input Postgres cannot store (a NUL) is a client error refused before SQL, and
 // one attacker's bad request can never fail the honest requests whose lookups are grouped with it.
 import { randomUUID } from 'node:crypto'
-import t from 'tap'
+import t from '../support/tap.js'
 import type { LightMyRequestResponse } from 'fastify'
 import { generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, FORM_TYPE, ISSUER } from '../helper.js'

@@ -1,7 +1,7 @@
 // Property-based tests (fast-check) over the parsers that see untrusted bytes first: the form parser, the
 // client-authentication parser and the access-token parser. Whatever the input, each either returns a
 // value or throws one of our OAuth errors — never anything else, which would become a 500.
-import t from 'tap'
+import t from '../support/tap.js'
 import fc from 'fast-check'
 import { parseForm } from '../../server/oauth/form.js'
 import { presentedCredentials } from '../../server/oauth/client-auth.js'

@@ -1,6 +1,6 @@
 // Issue 9 findings 3 and 6: the throttle's memory is bounded whatever is presented, and failures by a
 // stranger never lock out a correct credential; TRUST_PROXY reads the client address behind a proxy.
-import t from 'tap'
+import t from '../support/tap.js'
 import { AuthThrottle, TooManyRequests } from '../../server/oauth/throttle.js'
 import { ADMIN_SECRET, basic, build, FORM_TYPE, form, requestToken, uniqueId } from '../helper.js'
 import { createClient } from '../support/admin.js'

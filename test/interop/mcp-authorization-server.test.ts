@@ -1,6 +1,6 @@
 // Tally as the MCP SDK sees it (docs/reference/mcp.md, endpoints.md): metadata its schema accepts, an authorization endpoint that
 // only ever answers RFC 6749 errors, and resource identifiers matched under RFC 3986 equivalence.
-import t from 'tap'
+import t from '../support/tap.js'
 import type { InjectOptions } from 'fastify'
 import { OAuthMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js'
 import { adminCall, adminToken, build, decodePayload, FORM_TYPE, ISSUER, requestToken, uniqueId } from '../helper.js'

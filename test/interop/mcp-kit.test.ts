@@ -1,6 +1,6 @@
 // The verifier's MCP kit on fastify (docs/reference/mcp.md), with a verifier whose answers the test chooses: the RFC 9728
 // route, and the preHandler's statuses and challenges for each refusal.
-import t from 'tap'
+import t from '../support/tap.js'
 import Fastify from 'fastify'
 import { OAuthProtectedResourceMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js'
 import { mcpBearerAuth, protectedResourceMetadataRoute, protectedResourceMetadataUrl, unauthorizedChallenge, type AccessTokenClaims, type Verifier, type VerifyResult } from '../../packages/verifier/src/index.js'

@@ -2,7 +2,8 @@
 // the MCP server's 401 through RFC 9728 and RFC 8414 metadata to /token with `resource`, for a secret and
 // for private_key_jwt; a tool call; revoke-sessions refusing the agent's same token within a second;
 // 403 insufficient_scope with the challenge.
-import t, { type Test } from 'tap'
+import type { Test } from 'tap'
+import t from '../support/tap.js'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js'

@@ -2,7 +2,7 @@
 // client_secret_basic and private_key_jwt, RFC 7009 revocation (it parses the `{}` body), and its
 // validateJwtAccessToken (RFC 9068) as a resource server calls it. Beside it, a client that does not
 // form-encode Basic credentials (authlib, Python requests) with a ":" in its client_id.
-import t from 'tap'
+import t from '../support/tap.js'
 import * as oauth from 'oauth4webapi'
 import { exportJWK, generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, freePort, uniqueId } from '../helper.js'

@@ -1,7 +1,7 @@
 // Interop: openid-client v6, unmodified, against Tally on a real port — discovery (RFC 8414),
 // tokenIntrospection (RFC 7662) and tokenRevocation (RFC 7009) with client_secret_basic,
 // client_secret_post and private_key_jwt. allowInsecureRequests only because the test speaks plain HTTP.
-import t from 'tap'
+import t from '../support/tap.js'
 import * as client from 'openid-client'
 import { exportJWK, generateKeyPair } from 'jose'
 import { adminCall, adminToken, build, decodePayload, freePort } from '../helper.js'

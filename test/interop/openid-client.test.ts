@@ -1,7 +1,7 @@
 // An independent client on a real socket: openid-client v6 does RFC 8414 discovery and the client
 // credentials grant (client_secret_basic and client_secret_post), and jose verifies the token against
 // the published JWKS with typ at+jwt.
-import t from 'tap'
+import t from '../support/tap.js'
 import * as client from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { adminToken, build, freePort, uniqueId } from '../helper.js'

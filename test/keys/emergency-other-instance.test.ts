@@ -1,7 +1,7 @@
 // Issue 9 finding 11: after an emergency rotation through one instance, no other instance sends a token
 // signed with the removed key — even one whose key ring has not reloaded yet: its session insert refuses
 // the removed key, so it answers 503 + Retry-After instead, and signs with the new key after reloading.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminCall, adminToken, basic, decodeHeader, form, FORM_TYPE, requestToken } from '../helper.js'
 import { feedFixture, startInstance } from '../support/instances.js'
 import { waitFor } from '../support/wait.js'

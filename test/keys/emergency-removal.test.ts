@@ -1,7 +1,7 @@
 // Issue 9 finding 2: after an emergency key removal the verifier must refuse the key's tokens — issued
 // ones and ones forged with the stolen private key — within the feed's staleness bound, whatever jose's
 // JWKS cache or the verifier's own caches still hold (docs/reference/epoch-feed.md key events).
-import t from 'tap'
+import t from '../support/tap.js'
 import { randomUUID } from 'node:crypto'
 import { createVerifier, type Verifier } from '../../packages/verifier/src/index.js'
 import { signJwt } from '../../server/keys/keystore.js'

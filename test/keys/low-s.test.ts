@@ -1,6 +1,6 @@
 // Issue 9 finding 12: ECDSA malleability. The high-S twin (r, n − s) of a live token must be refused by
 // the verifier, as /introspect refuses it (it recognises only the issued bytes), and Tally signs low-S only.
-import t from 'tap'
+import t from '../support/tap.js'
 import { createVerifier } from '../../packages/verifier/src/index.js'
 import { isHighS, lowS } from '../../server/keys/low-s.js'
 import { isHighS as verifierIsHighS } from '../../packages/verifier/src/jws.js'

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t from '../support/tap.js'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, basic, build, decodeHeader, form, FORM_TYPE } from '../helper.js'
 

@@ -2,7 +2,8 @@
 // through the admin API (EC P-256, Ed25519, RSA-2048), and every bad assertion — replayed, expired,
 // too long-lived, wrong audience, symmetric or unsigned, unknown key — is 401 invalid_client.
 import { createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto'
-import t, { type Test } from 'tap'
+import type { Test } from 'tap'
+import t from '../support/tap.js'
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { AuthThrottle } from '../../server/oauth/throttle.js'

@@ -1,7 +1,7 @@
 // A process killed (SIGKILL) in the middle of revocations never loses one it acknowledged: Tally answers
 // 200 only after the revocation has committed (issue 6). Runs a real server process, kills it, starts
 // another on the same database and checks every acknowledged revocation is still in force.
-import t from 'tap'
+import t from '../support/tap.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'

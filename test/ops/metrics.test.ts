@@ -1,5 +1,5 @@
 // GET /metrics (docs/reference/operations.md): Prometheus text with the counters and histograms operators need.
-import t from 'tap'
+import t from '../support/tap.js'
 import { adminToken, basic, build, FORM_TYPE, requestToken, ADMIN_SECRET } from '../helper.js'
 
 t.test('/metrics counts tokens, introspections, auth failures and request latency', async (t) => {

@@ -1,6 +1,6 @@
 // GET /openapi.json: every admin operation reads well in generated clients and docs — a summary, a
 // description and a tag on each, from the one table in server/plugins/openapi-operations.ts.
-import t from 'tap'
+import t from '../support/tap.js'
 import { build } from '../helper.js'
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options'])

@@ -1,6 +1,6 @@
 // Graceful shutdown (docs/reference/operations.md): closing under load finishes every accepted request — each 200 has its
 // session stored — and refuses new ones cleanly; SIGTERM exits 0.
-import t from 'tap'
+import t from '../support/tap.js'
 import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'

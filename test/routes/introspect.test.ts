@@ -2,7 +2,8 @@
 // inactive reason — tokens an attacker can make, and "genuine" tokens (signed with Tally's key and
 // recorded as sessions) that carry a claim or header Tally must still refuse.
 import { randomUUID, createPublicKey } from 'node:crypto'
-import t, { type Test } from 'tap'
+import type { Test } from 'tap'
+import t from '../support/tap.js'
 import { SignJWT, generateKeyPair, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, decodeHeader, decodePayload, encodeSegment, form, FORM_TYPE } from '../helper.js'

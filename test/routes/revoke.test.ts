@@ -2,7 +2,8 @@
 // every session of an identity (`identity=`), and nothing else is revoked. Revocations are durable,
 // published to the epoch feed and the audit log, and visible in the admin sessions view.
 import { randomUUID } from 'node:crypto'
-import t, { type Test } from 'tap'
+import type { Test } from 'tap'
+import t from '../support/tap.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { ADMIN_SECRET, ISSUER, adminCall, adminToken, build, decodePayload, encodeSegment, form, FORM_TYPE } from '../helper.js'
 import { createClient, createResource, grant, type TestClient } from '../support/admin.js'

@@ -1,6 +1,6 @@
 // POST /token (docs/reference/endpoints.md): RFC 6749 §4.4 client credentials with RFC 8707 resource indicators, RFC 9068
 // access tokens, and every error path. One app and one database for the whole file.
-import t from 'tap'
+import t from '../support/tap.js'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, basic, build, decodeHeader, decodePayload, form, FORM_TYPE, ISSUER, requestToken, uniqueId } from '../helper.js'

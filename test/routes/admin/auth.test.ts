@@ -1,6 +1,6 @@
 // The admin API's guard (docs/reference/admin-api.md): Tally's own tokens for urn:tally:admin, checked as strictly as
 // /introspect. RFC 6750 §3.1: no or inactive token → 401 invalid_token; a missing scope → 403.
-import t from 'tap'
+import t from '../../support/tap.js'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { adminCall, adminToken, ADMIN_SECRET, basic, build, decodePayload, encodeSegment, form, FORM_TYPE, ISSUER, requestToken } from '../../helper.js'

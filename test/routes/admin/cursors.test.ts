@@ -1,6 +1,6 @@
 // Admin list cursors (docs/reference/admin-api.md lists; issue 9 finding 9): a malformed cursor is 400 naming the field, never
 // a 500 — `AA` decodes to a NUL, 36 dashes pass a character-class check but are no UUID.
-import t from 'tap'
+import t from '../../support/tap.js'
 import { adminCall, adminToken, build } from '../../helper.js'
 import { createClient, createResource } from '../../support/admin.js'
 

@@ -1,6 +1,6 @@
 // Entitlements, sessions and the audit log (docs/reference/concepts.md "epoch", admin-api.md): additions never bump; anything that
 // narrows bumps exactly once in the same transaction, with an epoch_events row; every change is audited.
-import t from 'tap'
+import t from '../../support/tap.js'
 import { adminCall, adminToken, basic, build, decodePayload, form, FORM_TYPE, requestToken } from '../../helper.js'
 import { createClient, createResource, type EntitlementSpec, epochEvents, epochOf, expectStatus, inSeconds } from '../../support/admin.js'
 import { assertNoStore } from '../../support/oauth.js'

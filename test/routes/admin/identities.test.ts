@@ -1,6 +1,6 @@
 // /admin/identities and their credentials (docs/reference/admin-api.md): create, list, read, change, delete (the UUID is never
 // reused), secrets shown once, public keys only, credential revocation bumping the epoch.
-import t from 'tap'
+import t from '../../support/tap.js'
 import { generateKeyPairSync } from 'node:crypto'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'
 import { createClient, createResource, epochEvents, epochOf, expectStatus, inSeconds } from '../../support/admin.js'

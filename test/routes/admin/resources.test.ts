@@ -1,6 +1,6 @@
 // /admin/resources (docs/reference/admin-api.md): create, list, read, change; the built-in urn:tally:admin cannot change;
 // removing a scope narrows (and bumps) every identity entitled to it, adding one bumps nobody.
-import t from 'tap'
+import t from '../../support/tap.js'
 import { adminCall, adminToken, build, decodePayload, requestToken, uniqueId } from '../../helper.js'
 import { createClient, createResource, epochEvents, epochOf, expectStatus } from '../../support/admin.js'
 import { assertNoStore } from '../../support/oauth.js'

@@ -1,7 +1,7 @@
 // GET /admin/identities/:id/sessions on delegated tokens (docs/reference/admin-api.md, delegation.md): a session exchanged
 // under delegations (RFC 8693) is `stale` as soon as ANY party of its chain — the subject or any actor — has
 // moved on (bumped), is disabled or deleted: the list says exactly what /introspect says of each token.
-import t from 'tap'
+import t from '../../support/tap.js'
 import { adminCall, adminToken, build, decodePayload } from '../../helper.js'
 import { expectStatus } from '../../support/admin.js'
 import { introspection, tokenFor } from '../../support/oauth.js'
