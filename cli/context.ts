@@ -3,14 +3,42 @@ import type { Command } from 'commander'
 import { connection, Tally, type GlobalOptions } from './client.js'
 import type { Out } from './output.js'
 
-export interface Ctx { tally: Tally, out: Out, options: GlobalOptions }
+/** Where a run of the program reads its environment and writes: the process's own, unless main() is given others. */
+export interface Io {
+  env: NodeJS.ProcessEnv
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+export const processIo: Io = {
+  env: process.env,
+  stdout: (text) => { process.stdout.write(text) },
+  stderr: (text) => { process.stderr.write(text) }
+}
+
+// The Io of each program (its root command), set by program().
+const ios = new WeakMap<Command, Io>()
+
+export function setIo (root: Command, io: Io): void {
+  ios.set(root, io)
+}
+
+export function ioOf (command: Command): Io {
+  let root = command
+  while (root.parent !== null) root = root.parent
+  return ios.get(root) ?? processIo
+}
+
+export interface Ctx { tally: Tally, out: Out, options: GlobalOptions, io: Io }
 
 export function ctxOf (command: Command): Ctx {
   const options = command.optsWithGlobals<GlobalOptions>()
+  const io = ioOf(command)
   return {
-    tally: new Tally(connection(options)),
-    out: { json: options.json === true, write: (text) => { process.stdout.write(text) } },
-    options
+    tally: new Tally(connection(options, io.env)),
+    out: { json: options.json === true, write: io.stdout },
+    options,
+    io
   }
 }
 

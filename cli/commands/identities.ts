@@ -89,10 +89,10 @@ export function secretsCommand (): Command {
     .argument('<identity>', 'client_id or UUID')
     .option('--expires-at <time>', 'RFC 3339 expiry')
     .action(async (identity: string, opts: { expiresAt?: string }, c: Command) => {
-      const { tally, out } = ctxOf(c)
+      const { tally, out, io } = ctxOf(c)
       const body = await tally.admin('POST', `/identities/${seg(identity)}/secrets`, opts.expiresAt !== undefined ? { expires_at: opts.expiresAt } : {})
       print(out, body, () => `${body.client_secret as string}\n`)
-      if (!out.json) process.stderr.write(`credential ${body.id as string}: this is the only time the secret is shown\n`)
+      if (!out.json) io.stderr(`credential ${body.id as string}: this is the only time the secret is shown\n`)
     })
   return cmd
 }

@@ -1,15 +1,16 @@
-// The `tally` command (docs/reference/review.md), run as the real binary against Tally listening on a real port: the
-// README walk-through end to end, tables and --json, the server's error and a non-zero exit on failure.
-import t from 'tap'
+// The `tally` command (docs/reference/review.md) against Tally listening on a real port: the README
+// walk-through end to end, tables and --json, the server's error and a non-zero exit on failure. The
+// commands run in this process through main() with an environment and output of their own (each run of
+// the real binary costs about a second of CPU: tsx and the CLI's modules); the last test runs the real
+// binary, for what only it shows (the launcher, the exit code, stdout and stderr as separate streams).
+import t from '../support/tap.js'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN_SECRET, build, uniqueId } from '../helper.js'
-import { program } from '../../cli/program.js'
+import { main, program } from '../../cli/program.js'
 
-// Each run of the real binary or browser takes seconds on a loaded machine.
-t.setTimeout(300_000)
 const BIN = join(import.meta.dirname, '../../bin/tally.js')
 const app = await build(t)
 await app.listen({ port: 0, host: '127.0.0.1' })
@@ -19,7 +20,16 @@ const ADMIN_ENV = { TALLY_URL: URL_, TALLY_CLIENT_ID: 'admin', TALLY_CLIENT_SECR
 
 interface Run { code: number, stdout: string, stderr: string }
 
+/** `tally <args>` with only `env` for an environment, as a fresh process would have it. */
 async function tally (args: string[], env: Record<string, string> = ADMIN_ENV): Promise<Run> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(['node', 'tally', ...args], { env, stdout: (text) => { stdout += text }, stderr: (text) => { stderr += text } })
+  return { code, stdout, stderr }
+}
+
+/** The real binary, in a process of its own. */
+async function tallyBinary (args: string[], env: Record<string, string>): Promise<Run> {
   return await new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
@@ -103,4 +113,14 @@ t.test('--bootstrap-file, and --help on every command', async (t) => {
   }
   walk(program(), 'tally')
   t.strictSame(missing, [], 'every command and subcommand has a description and help')
+})
+
+t.test('the real binary: the launcher runs the program; exit codes and the two streams are the process\'s', async (t) => {
+  const worker = uniqueId('binary-worker')
+  t.equal((await tally(['identities', 'create', worker, '--kind', 'service_account'])).code, 0, 'an identity to give a secret')
+  const secret = await tallyBinary(['secrets', 'create', worker], ADMIN_ENV)
+  t.match(secret, { code: 0, stdout: /^tly_[A-Za-z0-9_-]+\n$/, stderr: /this is the only time the secret is shown/ }, 'secrets create: the secret alone on stdout, the notice on stderr')
+  t.strictSame(await tallyBinary(['identities', 'show', 'nobody-at-all'], ADMIN_ENV), { code: 1, stdout: '', stderr: 'tally: 404 not_found: identity not found\n' }, 'a server error: exit 1')
+  t.match(await tallyBinary(['entitlements', 'add', 'x'], ADMIN_ENV), { code: 2, stderr: /required option '--resource <identifier>' not specified/ }, 'a usage error: exit 2')
+  t.match(await tallyBinary(['--help'], {}), { code: 0, stdout: /^Usage: tally \[options\] \[command\]\n/ }, '--help on stdout, exit 0')
 })
