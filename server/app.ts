@@ -1,5 +1,7 @@
 // buildApp(config): a ready Fastify instance that is not listening yet. main.ts listens; tests inject.
 import Fastify, { type FastifyInstance } from 'fastify'
+import ValidatorSelector from '@fastify/ajv-compiler'
+import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { Config } from './config.js'
 import { loggerOptions } from './logger.js'
 import tallyPlugin from './plugins/tally.js'
@@ -30,6 +32,11 @@ export interface BuildOptions {
   logger?: boolean
 }
 
+// One pool of schema compilers for every app this process builds, where Fastify would make one per app:
+// Ajv then compiles each route's schema once per process. Production builds one app; the tests build
+// about a hundred, and each compiled every schema again (~0.2 s of CPU per app, 44 s a run).
+const compilersFactory = { buildValidator: ValidatorSelector(), buildSerializer: SerializerSelector() }
+
 /** A hop count as fastify's trust function: the nearest `hops` proxies are believed (proxy-addr semantics). */
 function trustHops (hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops
@@ -49,7 +56,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // default 10 s plugin timeout on a loaded machine. A start that is really stuck still fails.
     pluginTimeout: 120_000,
     // Admin JSON is validated as sent: no type coercion, no silently dropped fields.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } }
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    schemaController: { compilersFactory }
   })
   // RFC 6749 §5.1, RFC 7662 §2.2: responses carrying tokens or token state must not be cached.
   app.decorate('draining', false)
