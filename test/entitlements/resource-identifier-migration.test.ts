@@ -2,17 +2,16 @@
 // identifier: it must not fail, the first keeps the key, the later one stays reachable by its exact name.
 import t from '../support/tap.js'
 import { sql } from '../../server/store/kysely.js'
-import { migrateToLatest, openStore } from '../../server/store/database.js'
+import { migrateToLatest } from '../../server/store/database.js'
 import { findResource } from '../../server/store/resources.js'
 import * as migration from '../../migrations/2026_12_01_15_00_00_resource_identifier_key.js'
-import { privateSchemaUrl } from '../helper.js'
+import { sharedStore } from '../helper.js'
 
 t.test('existing duplicates under equivalence keep working; new ones are refused by the index', async (t) => {
-  const base = process.env.DATABASE_URL
-  const store = await openStore({ databaseUrl: base === undefined ? undefined : await privateSchemaUrl(t, base), dataDir: 'memory://' })
-  t.teardown(async () => { await store.close() })
+  // A database of the test's own (on Postgres an empty schema, on PGlite a copy of the migrated template),
+  // migrated; then back to the schema before the migration, with rows registered byte for byte.
+  const { store } = await sharedStore(t)
   await migrateToLatest(store.db)
-  // Back to the schema before the migration, with rows registered byte for byte.
   await migration.down(store.db)
   await sql`insert into resources (identifier, scopes, created_at) values ('https://a.example', '{x}', now() - interval '1 day'), ('https://A.example:443/', '{x}', now()), ('https://b.example/mcp', '{x}', now())`.execute(store.db)
   await migration.up(store.db)

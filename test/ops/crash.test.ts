@@ -3,10 +3,9 @@
 // another on the same database and checks every acknowledged revocation is still in force.
 import t from '../support/tap.js'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { ADMIN_SECRET, KEK, basic, FORM_TYPE, freePort, privateSchemaUrl, SERVER_NODE_ARGS } from '../helper.js'
+import { migratedDataDir } from '../support/pglite-template.js'
 import { waitFor } from '../support/wait.js'
 
 async function startServer (env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
@@ -30,10 +29,19 @@ const post = async (url: string, path: string, params: Record<string, string>): 
 })
 
 t.test('revocations acknowledged before a SIGKILL survive it', async (t) => {
-  const env: Record<string, string> = { DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-crash-')) }
+  // A migrated database to start from (test/ops/shutdown.test.ts starts a server on an empty DATA_DIR).
+  const dataDir = await migratedDataDir()
+  const env: Record<string, string> = { DATA_DIR: dataDir }
   if (process.env.DATABASE_URL !== undefined) env.DATABASE_URL = await privateSchemaUrl(t, process.env.DATABASE_URL)
   let server = await startServer(env)
-  t.teardown(() => { server.child.kill('SIGKILL') })
+  t.teardown(async () => {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      const exited = new Promise((resolve) => server.child.once('exit', resolve))
+      server.child.kill('SIGKILL')
+      await exited
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+  })
 
   const tokens: string[] = []
   for (let i = 0; i < 40; i++) {
