@@ -2,16 +2,15 @@
 // are the documented ones. docs/reference/operations.md health endpoints, and docs/reference/endpoints.md discovery and JWKS, which verifiers read without auth.
 import t from './support/tap.js'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose'
 import { ConfigError, loadConfig } from '../server/config.js'
-import { adminToken, build, ISSUER, KEK, SERVER_NODE_ARGS } from './helper.js'
+import { adminToken, build, ISSUER, KEK, SERVER_NODE_ARGS, testDataDir } from './helper.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const tempDir = (): string => mkdtempSync(join(tmpdir(), 'tally-config-'))
+const tempDir = testDataDir
 
 /** The problem lines loadConfig reports for this environment (fails the test if it accepts it). */
 function problemsOf (env: Record<string, string>): string[] {

@@ -22,9 +22,20 @@ export const ISSUER = 'http://localhost:8080'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
+/** A new empty directory (a DATA_DIR, say) under one temp dir of this process, removed when the process exits. */
+let testDataRoot: string | undefined
+export function testDataDir (): string {
+  if (testDataRoot === undefined) {
+    const root = mkdtempSync(join(tmpdir(), 'tally-test-'))
+    process.once('exit', () => { rmSync(root, { recursive: true, force: true }) })
+    testDataRoot = root
+  }
+  return mkdtempSync(join(testDataRoot, 'data-'))
+}
+
 export function testConfig (overrides: Record<string, string> = {}): Config {
   return loadConfig({
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-test-')),
+    DATA_DIR: testDataDir(),
     TALLY_KEY_ENCRYPTION_KEY: KEK,
     TALLY_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET,
     ISSUER,

@@ -5,10 +5,9 @@
 // binary, for what only it shows (the launcher, the exit code, stdout and stderr as separate streams).
 import t from '../support/tap.js'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ADMIN_SECRET, build, uniqueId } from '../helper.js'
+import { ADMIN_SECRET, build, testDataDir, uniqueId } from '../helper.js'
 import { main, program } from '../../cli/program.js'
 
 const BIN = join(import.meta.dirname, '../../bin/tally.js')
@@ -97,7 +96,7 @@ t.test('failures: the server\'s error on stderr, a non-zero exit', async (t) => 
 })
 
 t.test('--bootstrap-file, and --help on every command', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'))
+  const dir = testDataDir()
   const file = join(dir, 'bootstrap-admin.json')
   writeFileSync(file, JSON.stringify({ client_id: 'admin', client_secret: ADMIN_SECRET }), { mode: 0o600 })
   const listed = await json(['identities', 'list', '--kind', 'admin', '--bootstrap-file', file], { TALLY_URL: URL_ })

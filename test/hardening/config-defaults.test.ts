@@ -1,12 +1,9 @@
 // Issue 10 item 7 (ISSUER follows PORT) and issue 9 finding 6 (TRUST_PROXY, fastify trustProxy semantics).
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from '../support/tap.js'
 import { ConfigError, loadConfig } from '../../server/config.js'
-import { KEK } from '../helper.js'
+import { KEK, testDataDir } from '../helper.js'
 
-const env = (extra: Record<string, string>): Record<string, string> => ({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-config-')), TALLY_KEY_ENCRYPTION_KEY: KEK, ...extra })
+const env = (extra: Record<string, string>): Record<string, string> => ({ DATA_DIR: testDataDir(), TALLY_KEY_ENCRYPTION_KEY: KEK, ...extra })
 
 t.test('ISSUER defaults to http://localhost:<PORT>', async (t) => {
   t.equal(loadConfig(env({ PORT: '3000' })).issuer, 'http://localhost:3000', 'PORT alone moves the issuer')

@@ -2,11 +2,8 @@
 // session stored — and refuses new ones cleanly; SIGTERM exits 0.
 import t from '../support/tap.js'
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { request } from 'node:http'
-import { adminToken, build, sharedStore, basic, decodePayload, FORM_TYPE, freePort, KEK, privateSchemaUrl, SERVER_NODE_ARGS } from '../helper.js'
+import { adminToken, build, sharedStore, basic, decodePayload, FORM_TYPE, freePort, KEK, privateSchemaUrl, SERVER_NODE_ARGS, testDataDir } from '../helper.js'
 import { createClient, createResource } from '../support/admin.js'
 import { waitFor } from '../support/wait.js'
 import { gracefulClose } from '../../server/shutdown.js'
@@ -54,7 +51,7 @@ t.test('closing under load answers every request in flight and refuses new ones'
 })
 
 t.test('SIGTERM stops the server and exits 0', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tally-sigterm-'))
+  const dataDir = testDataDir()
   const port = await freePort()
   // On Postgres the server gets a private schema too: the bare DATABASE_URL is the shared database's public schema.
   const databaseUrl = process.env.DATABASE_URL !== undefined ? { DATABASE_URL: await privateSchemaUrl(t, process.env.DATABASE_URL) } : {}
