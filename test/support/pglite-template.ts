@@ -1,6 +1,7 @@
 // A migrated PGlite data directory that every test file starts from, so no file pays for initdb and the
-// migrations (≈ 3 s of a cold PGlite start, far more on a busy machine). The first file to need it
-// builds it and leaves it in the temp dir under a name keyed by the migrations and the PGlite build;
+// migrations (≈ 3 s of a cold PGlite start, far more on a busy machine). `npm test` builds it before the
+// first file runs (support/before.ts; a file run alone builds it if it is missing) and leaves it in the
+// temp dir under a name keyed by the migrations and the PGlite build;
 // every file — in this run and later ones — copies it into a DATA_DIR of its own and opens that as the
 // server opens a DATA_DIR, so files stay independent.
 //
@@ -57,16 +58,21 @@ async function buildTemplate (path: string): Promise<void> {
 let template: Promise<string> | undefined
 
 /**
- * A new DATA_DIR holding a migrated database in `pglite/`, for `openStore({ dataDir })`; the caller
- * removes it. The template is built at most once per process (and found on disk after that).
+ * The template's path, built first if it is not there yet; at most once per process. `npm test` runs this
+ * once before any test file (support/before.ts), so that the first files do not all build it at once.
  */
-export async function migratedDataDir (): Promise<string> {
+export async function migratedTemplate (): Promise<string> {
   template ??= (async () => {
     const path = templatePath()
     if (!existsSync(path)) await buildTemplate(path)
     return path
   })()
-  const source = await template
+  return await template
+}
+
+/** A new DATA_DIR holding a migrated database in `pglite/`, for `openStore({ dataDir })`; the caller removes it. */
+export async function migratedDataDir (): Promise<string> {
+  const source = await migratedTemplate()
   const dir = mkdtempSync(join(SCRATCH_DIR, 'tally-test-db-'))
   cpSync(source, dir, { recursive: true })
   return dir
