@@ -1,29 +1,34 @@
-// Runs several test files in one process, one after another, each in a subtest named by its path: what
-// `npm test` does for the folders below (test/groups/<name>.test.ts runs group <name>; package.json's
-// tap.exclude keeps tap from also running those files alone; test/groups/layout.test.ts checks the two
-// agree). A test process pays a fixed cost before its first assertion — tap's and tsx's module hooks,
-// the server's module graph, PGlite's WebAssembly — of about 3–4 s of CPU on this project's 2-core CI
-// machine; paid once per group instead of once per file, that was most of `npm test`'s time
+// Runs several test files in one process, one after another, each in a subtest named by its path: this
+// is how `npm test` runs every test file (package.json's tap.include is test/groups/*.test.ts, and
+// test/groups/<name>.test.ts runs group <name> below; test/groups/layout.test.ts checks that each file is
+// in exactly one group). A test process pays a fixed cost before its first assertion — tap's and tsx's
+// module hooks, the server's module graph, PGlite's WebAssembly — of about 3–4 s of CPU on this project's
+// 2-core CI machine; paid once per group instead of once per file, that was most of `npm test`'s time
 // (docs/decisions.md §31). Each file still gets its own database and apps: support/tap.ts hands it a
-// subtest of its own as `t`, whose teardowns run when the file's tests end. Files that start processes
-// or a browser, or need a Postgres of their own, stay in processes of their own (test/*.test.ts,
-// cli/, console/, ops/), as does a folder of one file.
+// subtest of its own as `t`, whose teardowns run when the file's tests end. Any file still runs alone:
+// `npx tap test/routes/revoke.test.ts`.
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import tap from 'tap'
 import { setFileTest } from './tap.js'
 
-/** Group name → the folders of test/ whose `*.test.ts` files (not their subfolders') it runs. */
+/**
+ * Group name → the folders of test/ whose `*.test.ts` files (not their subfolders') it runs; '' is test/
+ * itself. Groups are cut so that none runs much longer than the others: `npm test` runs four at a time.
+ */
 export const GROUPS: Record<string, string[]> = {
   admin: ['routes/admin'],
+  'cli-console': ['cli', 'console'],
   delegation: ['delegation'],
-  entitlements: ['entitlements'],
+  'entitlements-oauth-store': ['entitlements', 'oauth', 'store'],
   federation: ['federation'],
   hardening: ['hardening'],
   interop: ['interop'],
   keys: ['keys'],
-  routes: ['routes']
+  ops: ['ops'],
+  routes: ['routes'],
+  top: ['']
 }
 
 /** The bound on one file, as tap's `timeout` bounds a file run alone (package.json). */
