@@ -23,7 +23,7 @@ export function setIo (root: Command, io: Io): void {
   ios.set(root, io)
 }
 
-export function ioOf (command: Command): Io {
+function ioOf (command: Command): Io {
   let root = command
   while (root.parent !== null) root = root.parent
   return ios.get(root) ?? processIo
