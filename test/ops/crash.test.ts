@@ -4,7 +4,7 @@
 import t from '../support/tap.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
-import { ADMIN_SECRET, KEK, basic, FORM_TYPE, freePort, privateSchemaUrl, SERVER_NODE_ARGS } from '../helper.js'
+import { ADMIN_SECRET, KEK, basic, FORM_TYPE, freePort, privateSchemaUrl, SERVER_NODE_ARGS, testDataDir } from '../helper.js'
 import { migratedDataDir } from '../support/pglite-template.js'
 import { waitFor } from '../support/wait.js'
 
@@ -28,19 +28,20 @@ const post = async (url: string, path: string, params: Record<string, string>): 
   method: 'POST', headers: { authorization: basic('admin', ADMIN_SECRET), 'content-type': FORM_TYPE }, body: new URLSearchParams(params).toString()
 })
 
+const exited = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null
+const exit = async (c: ChildProcess): Promise<void> => { if (!exited(c)) await new Promise((resolve) => c.once('exit', resolve)) }
+
 t.test('revocations acknowledged before a SIGKILL survive it', async (t) => {
-  // A migrated database to start from (test/ops/shutdown.test.ts starts a server on an empty DATA_DIR).
-  const dataDir = await migratedDataDir()
-  const env: Record<string, string> = { DATA_DIR: dataDir }
-  if (process.env.DATABASE_URL !== undefined) env.DATABASE_URL = await privateSchemaUrl(t, process.env.DATABASE_URL)
+  // On PGlite a copy of the migrated template to start from (test/ops/shutdown.test.ts starts a server on
+  // an empty DATA_DIR); on Postgres the database is a private schema and DATA_DIR holds nothing of it.
+  const env: Record<string, string> = process.env.DATABASE_URL === undefined
+    ? { DATA_DIR: await migratedDataDir() }
+    : { DATA_DIR: testDataDir(), DATABASE_URL: await privateSchemaUrl(t, process.env.DATABASE_URL) }
   let server = await startServer(env)
   t.teardown(async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      const exited = new Promise((resolve) => server.child.once('exit', resolve))
-      server.child.kill('SIGKILL')
-      await exited
-    }
-    rmSync(dataDir, { recursive: true, force: true })
+    server.child.kill('SIGKILL')
+    await exit(server.child)
+    rmSync(env.DATA_DIR as string, { recursive: true, force: true })
   })
 
   const tokens: string[] = []
@@ -59,8 +60,7 @@ t.test('revocations acknowledged before a SIGKILL survive it', async (t) => {
     }
   }))
   t.ok(acknowledged.length >= 10, `${acknowledged.length} revocations were acknowledged before the kill`)
-  const exited = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null
-  if (!exited(server.child)) await new Promise((resolve) => server.child.once('exit', resolve))
+  await exit(server.child)
 
   server = await startServer(env)
   const stillActive: string[] = []
