@@ -10,12 +10,11 @@ import { ConfigError, loadConfig } from '../server/config.js'
 import { adminToken, build, ISSUER, KEK, SERVER_NODE_ARGS, testDataDir } from './helper.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const tempDir = testDataDir
 
 /** The problem lines loadConfig reports for this environment (fails the test if it accepts it). */
 function problemsOf (env: Record<string, string>): string[] {
   try {
-    loadConfig({ DATA_DIR: tempDir(), ...env })
+    loadConfig({ DATA_DIR: testDataDir(), ...env })
   } catch (err) {
     if (err instanceof ConfigError) return err.problems
     throw err
@@ -51,7 +50,7 @@ t.test('bad configuration is refused with one line naming the variable', async (
 })
 
 t.test('every problem is reported at once, one line each, in order', async (t) => {
-  const dataDir = tempDir()
+  const dataDir = testDataDir()
   let error: unknown
   try {
     loadConfig({ DATA_DIR: dataDir, PORT: 'eighty', ISSUER: 'nope', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://db/tally' })
@@ -87,7 +86,7 @@ t.test('defaults are the ones docs/reference/configuration.md gives', async (t) 
 })
 
 t.test('empty values count as unset, and a trailing slash leaves the issuer', async (t) => {
-  const config = loadConfig({ DATA_DIR: tempDir(), PORT: '', HOST: '', LOG_LEVEL: '', DATABASE_URL: '', ISSUER: 'https://tally.example/', TALLY_KEY_ENCRYPTION_KEY: KEK })
+  const config = loadConfig({ DATA_DIR: testDataDir(), PORT: '', HOST: '', LOG_LEVEL: '', DATABASE_URL: '', ISSUER: 'https://tally.example/', TALLY_KEY_ENCRYPTION_KEY: KEK })
   t.equal(config.port, 8080)
   t.equal(config.host, '127.0.0.1')
   t.equal(config.logLevel, 'info')
@@ -96,7 +95,7 @@ t.test('empty values count as unset, and a trailing slash leaves the issuer', as
 })
 
 t.test('embedded mode generates the key once into DATA_DIR, mode 0600', async (t) => {
-  const dataDir = tempDir()
+  const dataDir = testDataDir()
   const first = loadConfig({ DATA_DIR: dataDir })
   const path = join(dataDir, 'key-encryption-key')
   t.equal(first.keyEncryptionKey.length, 32)
@@ -123,7 +122,7 @@ async function runMain (env: Record<string, string>): Promise<{ code: number | n
 }
 
 t.test('the server refuses to start on bad configuration: exit 1, one line per problem', async (t) => {
-  const { code, stderr } = await runMain({ DATA_DIR: tempDir(), PORT: 'abc', TALLY_KEY_ENCRYPTION_KEY: 'c2hvcnQ=' })
+  const { code, stderr } = await runMain({ DATA_DIR: testDataDir(), PORT: 'abc', TALLY_KEY_ENCRYPTION_KEY: 'c2hvcnQ=' })
   t.equal(code, 1)
   t.equal(stderr,
     'tally: configuration error: PORT: must be a whole number, got "abc"\n' +
@@ -131,7 +130,7 @@ t.test('the server refuses to start on bad configuration: exit 1, one line per p
 })
 
 t.test('the server refuses DATABASE_URL without a key encryption key', async (t) => {
-  const { code, stderr } = await runMain({ DATA_DIR: tempDir(), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' })
+  const { code, stderr } = await runMain({ DATA_DIR: testDataDir(), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' })
   t.equal(code, 1)
   t.equal(stderr, 'tally: configuration error: TALLY_KEY_ENCRYPTION_KEY: required when DATABASE_URL is set (32 bytes, base64)\n')
 })
